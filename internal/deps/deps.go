@@ -20,7 +20,7 @@ import (
 	_ "github.com/rs/zerolog"
 	_ "github.com/sonirico/go-hyperliquid"
 	_ "github.com/stretchr/testify/require"
+	_ "github.com/vmihailenco/msgpack/v5"
 	_ "golang.org/x/sync/errgroup"
 	_ "gopkg.in/yaml.v3"
-	_ "github.com/vmihailenco/msgpack/v5"
 )
