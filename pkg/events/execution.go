@@ -83,9 +83,10 @@ type ExecutionUpdate struct {
 	IntentID string `json:"intentId"`
 	Account  string `json:"account"`
 	Venue    string `json:"venue"`
-	// Version increases by one with every recorded step of the intent.
-	Version uint64 `json:"version"`
-	State   State  `json:"state"`
+	// IntentVersion increases by one with every recorded step of the intent (the compare-and-set
+	// version of the executor's record). Meta.Version is the message format's version.
+	IntentVersion uint64 `json:"intentVersion"`
+	State         State  `json:"state"`
 	// Legs are the intent's ledger legs as of this state.
 	Legs []Leg `json:"legs"`
 	// Refs are venue and chain references: depositTx, clientOrderId, orderId, withdrawOrderId,
@@ -111,8 +112,8 @@ func (u *ExecutionUpdate) Validate() error {
 	if err := validateVenue("venue", u.Venue); err != nil {
 		return err
 	}
-	if u.Version == 0 {
-		return fieldErr("version", "must be at least 1")
+	if u.IntentVersion == 0 {
+		return fieldErr("intentVersion", "must be at least 1")
 	}
 	if !u.State.Valid() {
 		return fieldErr("state", "unknown state %q", u.State)
@@ -168,8 +169,8 @@ func (u *ExecutionUpdate) Subject() string {
 	return SubjectExecutions + "." + u.Venue + "." + u.IntentID
 }
 
-// MsgID implements Event: <intent id>:<version>, so that republishing a recorded step (the outbox)
+// MsgID implements Event: <intent id>:<intent version>, so that republishing a recorded step (the outbox)
 // is a no-op.
 func (u *ExecutionUpdate) MsgID() string {
-	return u.IntentID + ":" + strconv.FormatUint(u.Version, 10)
+	return u.IntentID + ":" + strconv.FormatUint(u.IntentVersion, 10)
 }
