@@ -95,7 +95,7 @@ func validateToken(field, s string) error {
 	return nil
 }
 
-// validateToken checks an identifier that may appear in a subject or a message id: printable
+// validateID checks an identifier that may appear in a subject or a message id: printable
 // ASCII, no spaces, none of NATS's separators and wildcards.
 func validateID(field, s string) error {
 	if s == "" {
