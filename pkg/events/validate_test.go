@@ -69,7 +69,9 @@ func TestBalanceSnapshotValidate(t *testing.T) {
 		{"missing time", func(e Event) { snap(e).ProducedAt = time.Time{} }, "producedAt"},
 		{"wrong type", func(e Event) { snap(e).Type = TypeRebalanceIntent }, "type"},
 		{"bad hash", func(e Event) { snap(e).BlockHash = "0x12" }, "blockHash"},
-		{"upper-case hash", func(e Event) { snap(e).BlockHash = "0x8E8C1A9E7F7D3C3B5C1F0F9A3E2D1C0B9A8F7E6D5C4B3A29180706050403020A" }, "blockHash"},
+		{"upper-case hash", func(e Event) {
+			snap(e).BlockHash = "0x8E8C1A9E7F7D3C3B5C1F0F9A3E2D1C0B9A8F7E6D5C4B3A29180706050403020A"
+		}, "blockHash"},
 		{"token twice", func(e Event) { snap(e).Balances[1].Token = "USDC" }, "balances[1].token"},
 		{"lower-case token", func(e Event) { snap(e).Balances[0].Token = "usdc" }, "balances[0].token"},
 		{"absurd decimals", func(e Event) { snap(e).Balances[0].Decimals = 77 }, "balances[0].decimals"},
