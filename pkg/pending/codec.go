@@ -1,0 +1,227 @@
+package pending
+
+import (
+	"encoding/json"
+	"fmt"
+	"math/big"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// appendLegValue appends the leg's JSON value in the canonical form the writer stores:
+//
+//	{"chainId":56,"token":"USDT","amount":"-5","decimals":18,"untilBlock":0,"intentId":"i1","state":"realized","updatedAt":1764000000000}
+//
+// Validate must have accepted the leg: names then need no JSON escaping.
+func appendLegValue(b []byte, l Leg) []byte {
+	b = append(b, `{"chainId":`...)
+	b = strconv.AppendUint(b, l.ChainID, 10)
+	b = append(b, `,"token":"`...)
+	b = append(b, l.Token...)
+	b = append(b, `","amount":"`...)
+	b = l.Amount.Append(b, 10)
+	b = append(b, `","decimals":`...)
+	b = strconv.AppendUint(b, uint64(l.Decimals), 10)
+	b = append(b, `,"untilBlock":`...)
+	b = strconv.AppendUint(b, l.UntilBlock, 10)
+	b = append(b, `,"intentId":"`...)
+	b = append(b, l.IntentID...)
+	b = append(b, `","state":"`...)
+	b = append(b, l.State...)
+	b = append(b, `","updatedAt":`...)
+	b = strconv.AppendInt(b, l.UpdatedAt.UnixMilli(), 10)
+	return append(b, '}')
+}
+
+// EncodeLeg returns the JSON value the writer stores for the leg.
+func EncodeLeg(l Leg) (string, error) {
+	if err := l.Validate(); err != nil {
+		return "", err
+	}
+	return string(appendLegValue(make([]byte, 0, 160), l)), nil
+}
+
+// DecodeLeg parses a ledger field (<intent id>:<leg name>) and its JSON value. The canonical form
+// the writer produces takes a fast path that allocates only the amount; any other valid JSON
+// object (keys in another order, spaces, unknown keys) takes the slow path through encoding/json.
+// Both apply the same checks, so they accept and reject the same values.
+func DecodeLeg(field, value string) (Leg, error) {
+	i := strings.IndexByte(field, ':')
+	if i < 0 {
+		return Leg{}, fmt.Errorf("%w: field %q is neither asof:<chain> nor <intent>:<leg>", ErrMalformed, field)
+	}
+	l, ok := decodeFast(value)
+	if !ok {
+		var err error
+		if l, err = decodeSlow(value); err != nil {
+			return Leg{}, fmt.Errorf("%w: field %q: %v", ErrMalformed, field, err)
+		}
+	}
+	l.Name = field[i+1:]
+	if field[:i] != l.IntentID {
+		return Leg{}, fmt.Errorf("%w: field %q holds intent %q", ErrMalformed, field, l.IntentID)
+	}
+	if err := l.Validate(); err != nil {
+		return Leg{}, fmt.Errorf("%w: field %q: %v", ErrMalformed, field, err)
+	}
+	return l, nil
+}
+
+type cursor struct {
+	s  string
+	i  int
+	ok bool
+}
+
+func (c *cursor) lit(x string) {
+	if c.ok && strings.HasPrefix(c.s[c.i:], x) {
+		c.i += len(x)
+		return
+	}
+	c.ok = false
+}
+
+// num reads a JSON non-negative integer no larger than MaxSafeInteger.
+func (c *cursor) num() uint64 {
+	if !c.ok {
+		return 0
+	}
+	j := c.i
+	var n uint64
+	for j < len(c.s) && c.s[j] >= '0' && c.s[j] <= '9' && j-c.i < 16 {
+		n = n*10 + uint64(c.s[j]-'0')
+		j++
+	}
+	if j == c.i || (c.s[c.i] == '0' && j-c.i > 1) || n > MaxSafeInteger || (j < len(c.s) && c.s[j] >= '0' && c.s[j] <= '9') {
+		c.ok = false
+		return 0
+	}
+	c.i = j
+	return n
+}
+
+// str reads the rest of a JSON string whose opening quote was consumed, and its closing quote.
+// Escapes send the value to the slow path.
+func (c *cursor) str() string {
+	if !c.ok {
+		return ""
+	}
+	for j := c.i; j < len(c.s); j++ {
+		switch ch := c.s[j]; {
+		case ch == '"':
+			v := c.s[c.i:j]
+			c.i = j + 1
+			return v
+		case ch == '\\' || ch < 0x20:
+			c.ok = false
+			return ""
+		}
+	}
+	c.ok = false
+	return ""
+}
+
+func decodeFast(v string) (Leg, bool) {
+	c := cursor{s: v, ok: true}
+	var l Leg
+	c.lit(`{"chainId":`)
+	l.ChainID = c.num()
+	c.lit(`,"token":"`)
+	l.Token = c.str()
+	c.lit(`,"amount":"`)
+	amount := c.str()
+	c.lit(`,"decimals":`)
+	dec := c.num()
+	c.lit(`,"untilBlock":`)
+	l.UntilBlock = c.num()
+	c.lit(`,"intentId":"`)
+	l.IntentID = c.str()
+	c.lit(`,"state":"`)
+	l.State = c.str()
+	c.lit(`,"updatedAt":`)
+	ms := c.num()
+	c.lit(`}`)
+	if !c.ok || c.i != len(v) || dec > 255 {
+		return Leg{}, false
+	}
+	l.Decimals = uint8(dec)
+	l.UpdatedAt = time.UnixMilli(int64(ms)).UTC()
+	var ok bool
+	if l.Amount, ok = parseAmount(amount); !ok {
+		return Leg{}, false
+	}
+	return l, true
+}
+
+func decodeSlow(v string) (Leg, error) {
+	var m map[string]json.RawMessage
+	if err := json.Unmarshal([]byte(v), &m); err != nil {
+		return Leg{}, fmt.Errorf("value is not a JSON object: %v", err)
+	}
+	var l Leg
+	var amount string
+	var dec, ms uint64
+	for _, f := range []struct {
+		key string
+		dst any
+	}{
+		{"chainId", &l.ChainID}, {"token", &l.Token}, {"amount", &amount}, {"decimals", &dec},
+		{"untilBlock", &l.UntilBlock}, {"intentId", &l.IntentID}, {"state", &l.State}, {"updatedAt", &ms},
+	} {
+		raw, ok := m[f.key]
+		if !ok || string(raw) == "null" {
+			return Leg{}, fmt.Errorf("missing %q", f.key)
+		}
+		if err := json.Unmarshal(raw, f.dst); err != nil {
+			return Leg{}, fmt.Errorf("%q: %v", f.key, err)
+		}
+	}
+	if dec > 255 {
+		return Leg{}, fmt.Errorf("decimals %d out of range", dec)
+	}
+	if ms > MaxSafeInteger || l.ChainID > MaxSafeInteger || l.UntilBlock > MaxSafeInteger {
+		return Leg{}, fmt.Errorf("integer past 2^53-1")
+	}
+	l.Decimals = uint8(dec)
+	l.UpdatedAt = time.UnixMilli(int64(ms)).UTC()
+	var ok bool
+	if l.Amount, ok = parseAmount(amount); !ok {
+		return Leg{}, fmt.Errorf("amount %q is not a canonical signed decimal integer", amount)
+	}
+	return l, nil
+}
+
+// parseAmount accepts -?(0|[1-9][0-9]*), except "-0".
+func parseAmount(s string) (*big.Int, bool) {
+	d := s
+	neg := false
+	if len(d) > 0 && d[0] == '-' {
+		neg = true
+		d = d[1:]
+	}
+	if len(d) == 0 || (d[0] == '0' && (len(d) > 1 || neg)) {
+		return nil, false
+	}
+	if len(d) <= 18 {
+		var n int64
+		for i := 0; i < len(d); i++ {
+			ch := d[i]
+			if ch < '0' || ch > '9' {
+				return nil, false
+			}
+			n = n*10 + int64(ch-'0')
+		}
+		if neg {
+			n = -n
+		}
+		return big.NewInt(n), true
+	}
+	for i := 0; i < len(d); i++ {
+		if d[i] < '0' || d[i] > '9' {
+			return nil, false
+		}
+	}
+	x, ok := new(big.Int).SetString(s, 10)
+	return x, ok
+}

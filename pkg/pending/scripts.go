@@ -1,0 +1,80 @@
+package pending
+
+import "github.com/redis/go-redis/v9"
+
+// The writer's Lua scripts. Each touches only keys under one account's hash tag, so they run
+// unchanged on Redis Cluster. They never parse JSON: the writer encodes every value in Go.
+
+// acceptScript stores the intent record if absent and writes its legs, atomically.
+//
+//	KEYS[1] intent record key, KEYS[2] ledger key
+//	ARGV[1] record, ARGV[2..] leg field, value pairs
+//
+// Returns 1 when created, 0 when the intent already existed (nothing written).
+var acceptScript = redis.NewScript(`
+if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
+redis.call('HSET', KEYS[1], 'v', '1', 'record', ARGV[1])
+if #ARGV > 1 then redis.call('HSET', KEYS[2], unpack(ARGV, 2)) end
+return 1
+`)
+
+// updateScript is a compare-and-set on the intent's version: it replaces the record, writes and
+// removes legs, and bumps the version, or does nothing.
+//
+//	KEYS[1] intent record key, KEYS[2] ledger key
+//	ARGV[1] expected version, ARGV[2] new version, ARGV[3] "1" to replace the record, ARGV[4] record,
+//	ARGV[5] n = 2 × legs written, ARGV[6 .. 5+n] field, value pairs, ARGV[6+n ..] fields to remove
+//
+// Returns {1, new version}, {0, ""} when the intent does not exist, {-1, current} on a conflict.
+var updateScript = redis.NewScript(`
+local v = redis.call('HGET', KEYS[1], 'v')
+if not v then return {0, ''} end
+if v ~= ARGV[1] then return {-1, v} end
+redis.call('HSET', KEYS[1], 'v', ARGV[2])
+if ARGV[3] == '1' then redis.call('HSET', KEYS[1], 'record', ARGV[4]) end
+local n = tonumber(ARGV[5])
+if n > 0 then redis.call('HSET', KEYS[2], unpack(ARGV, 6, 5 + n)) end
+if #ARGV > 5 + n then redis.call('HDEL', KEYS[2], unpack(ARGV, 6 + n)) end
+return {1, ARGV[2]}
+`)
+
+// advanceScript raises a chain's asOf and never lowers it. Blocks are canonical decimals, so a
+// longer string is a larger number and equal lengths compare byte by byte.
+//
+//	KEYS[1] ledger key; ARGV[1] asof field, ARGV[2] block
+//
+// Returns the asOf in force afterwards.
+var advanceScript = redis.NewScript(`
+local cur = redis.call('HGET', KEYS[1], ARGV[1])
+local new = ARGV[2]
+if cur then
+  if #cur > #new then return cur end
+  if #cur == #new then
+    for i = 1, #cur do
+      local a, b = string.byte(cur, i), string.byte(new, i)
+      if a > b then return cur end
+      if a < b then break end
+      if i == #cur then return cur end
+    end
+  end
+end
+redis.call('HSET', KEYS[1], ARGV[1], new)
+return new
+`)
+
+// gcScript removes legs the writer found eligible, provided the intent's version is still the one
+// it read them at (every leg write bumps it), and lets the record expire once no leg is left.
+//
+//	KEYS[1] intent record key, KEYS[2] ledger key
+//	ARGV[1] version read ("" when there was no record), ARGV[2] record TTL in ms ("0": keep), ARGV[3] "1" when these are the
+//	intent's last legs, ARGV[4..] fields
+//
+// Returns the number of fields removed, or -1 on a version conflict.
+var gcScript = redis.NewScript(`
+local v = redis.call('HGET', KEYS[1], 'v')
+if (v or '') ~= ARGV[1] then return -1 end
+local n = 0
+if #ARGV > 3 then n = redis.call('HDEL', KEYS[2], unpack(ARGV, 4)) end
+if v and ARGV[3] == '1' and ARGV[2] ~= '0' then redis.call('PEXPIRE', KEYS[1], ARGV[2]) end
+return n
+`)

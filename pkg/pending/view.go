@@ -1,0 +1,152 @@
+package pending
+
+import (
+	"fmt"
+	"math/big"
+	"sort"
+	"strconv"
+	"strings"
+)
+
+// View is an account's ledger as a reader sees it at its own balance blocks.
+type View struct {
+	// Account is the normalized account (lowercase hex).
+	Account string
+	// Chains holds every chain that has a leg, an asOf, or a block the reader asked about.
+	Chains map[uint64]ChainView
+	// Legs are the raw legs, sorted by field, for tools.
+	Legs []Leg
+}
+
+// ChainView is one chain of a View.
+type ChainView struct {
+	// AsOf is the block through which the executor has reconciled the chain's legs; 0 when it
+	// never has.
+	AsOf uint64
+	// Block is the block the rule was applied at: the reader's block, or AsOf when it gave none.
+	Block uint64
+	// Ahead is set when Block > AsOf: the ledger cannot say whether a leg without UntilBlock has
+	// reached the chain by Block, so the totals are conservative (see Total).
+	Ahead bool
+	// Tokens maps a token to its total. A token appears when the chain has at least one leg of it,
+	// in effect or not.
+	Tokens map[string]Total
+}
+
+// Total is the signed sum of a (chain, token)'s legs in effect at the chain's Block.
+//
+// When the chain is not Ahead the sum is exact: Amount = Σ amount over legs with UntilBlock == 0 or
+// Block < UntilBlock. When it is Ahead, a leg with UntilBlock != 0 still follows that rule (its
+// block is known), a debit (amount < 0) with UntilBlock == 0 counts, and a credit (amount > 0) with
+// UntilBlock == 0 does not: it goes to Withheld instead. Amount then never exceeds the exact total
+// at Block, whatever happened on the chain after AsOf.
+type Total struct {
+	// Amount is signed, in base units.
+	Amount *big.Int
+	// Decimals of the token on the chain.
+	Decimals uint8
+	// Withheld is the sum of credits left out because the chain is Ahead; zero otherwise.
+	Withheld *big.Int
+}
+
+// Total returns the total for a chain and token, and whether the ledger has any leg of it.
+func (v View) Total(chainID uint64, token string) (Total, bool) {
+	t, ok := v.Chains[chainID].Tokens[token]
+	return t, ok
+}
+
+// Parse builds a View from the fields of an account's ledger hash as HGETALL returns them. blocks
+// maps a chain id to the block the reader's balance was read at; a chain missing from blocks (or a
+// nil map) is evaluated at its asOf. Parse is what Reader.Read does after its one round trip; it
+// is exported for programs that fetch the hash themselves, e.g. many accounts in one pipeline.
+func Parse(account string, fields map[string]string, blocks map[uint64]uint64) (View, error) {
+	acct, err := NormalizeAccount(account)
+	if err != nil {
+		return View{}, err
+	}
+	v := View{Account: acct, Chains: make(map[uint64]ChainView, 4)}
+	asOf := make(map[uint64]uint64, 4)
+	legs := make([]Leg, 0, len(fields))
+	for f, val := range fields {
+		if strings.HasPrefix(f, asOfPrefix) {
+			chain, err1 := parseSafeUint(f[len(asOfPrefix):])
+			block, err2 := parseSafeUint(val)
+			if err1 != nil || err2 != nil || chain == 0 {
+				return View{}, fmt.Errorf("%w: account %s: field %q = %q is not asof:<chain id> = <block>", ErrMalformed, acct, f, val)
+			}
+			asOf[chain] = block
+			continue
+		}
+		l, err := DecodeLeg(f, val)
+		if err != nil {
+			return View{}, fmt.Errorf("account %s: %w", acct, err)
+		}
+		legs = append(legs, l)
+	}
+	sort.Slice(legs, func(i, j int) bool {
+		if legs[i].IntentID != legs[j].IntentID {
+			return legs[i].IntentID < legs[j].IntentID
+		}
+		return legs[i].Name < legs[j].Name
+	})
+	v.Legs = legs
+
+	chain := func(id uint64) ChainView {
+		cv, ok := v.Chains[id]
+		if !ok {
+			cv.AsOf = asOf[id]
+			cv.Block = cv.AsOf
+			if b, given := blocks[id]; given {
+				cv.Block = b
+			}
+			cv.Ahead = cv.Block > cv.AsOf
+			cv.Tokens = make(map[string]Total, 2)
+			v.Chains[id] = cv
+		}
+		return cv
+	}
+	for id := range asOf {
+		chain(id)
+	}
+	for id := range blocks {
+		chain(id)
+	}
+	for i := range legs {
+		l := &legs[i]
+		cv := chain(l.ChainID)
+		t, ok := cv.Tokens[l.Token]
+		if !ok {
+			t = Total{Amount: new(big.Int), Decimals: l.Decimals, Withheld: new(big.Int)}
+			cv.Tokens[l.Token] = t
+		} else if t.Decimals != l.Decimals {
+			return View{}, fmt.Errorf("%w: account %s: chain %d token %s has legs with %d and %d decimals",
+				ErrMalformed, acct, l.ChainID, l.Token, t.Decimals, l.Decimals)
+		}
+		switch {
+		case l.UntilBlock != 0:
+			if cv.Block < l.UntilBlock {
+				t.Amount.Add(t.Amount, l.Amount)
+			}
+		case cv.Ahead && l.Amount.Sign() > 0:
+			t.Withheld.Add(t.Withheld, l.Amount)
+		default:
+			t.Amount.Add(t.Amount, l.Amount)
+		}
+	}
+	return v, nil
+}
+
+// parseSafeUint parses a canonical decimal integer no larger than MaxSafeInteger.
+func parseSafeUint(s string) (uint64, error) {
+	if s == "" || (s[0] == '0' && len(s) > 1) || s[0] == '+' {
+		return 0, fmt.Errorf("%q is not a canonical decimal", s)
+	}
+	n, err := strconv.ParseUint(s, 10, 64)
+	if err != nil {
+		return 0, err
+	}
+	if n > MaxSafeInteger {
+		return 0, fmt.Errorf("%d is past 2^53-1", n)
+	}
+	return n, nil
+}
