@@ -75,7 +75,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 			return errHelp
 		}
 		usage(stderr)
-		return fmt.Errorf("%w: %v", errUsage, err)
+		return fmt.Errorf("%w: %w", errUsage, err)
 	}
 	rest := fs.Args()
 	if len(rest) == 0 {
@@ -104,7 +104,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	log, err := newLogger(stderr, *level, *format)
 	if err != nil {
-		return fmt.Errorf("%w: %v", errUsage, err)
+		return fmt.Errorf("%w: %w", errUsage, err)
 	}
 	err = t.run(ctx, env{log: log.With().Str("target", t.name).Logger(), stdout: stdout, stderr: stderr}, rest[1:])
 	if errors.Is(err, flag.ErrHelp) {

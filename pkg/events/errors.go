@@ -26,12 +26,3 @@ func (e *FieldError) Unwrap() error { return ErrInvalid }
 func fieldErr(field, format string, args ...any) error {
 	return &FieldError{Field: field, Problem: fmt.Sprintf(format, args...)}
 }
-
-// prefixed re-homes a FieldError under a parent field name, leaving other errors alone.
-func prefixed(parent string, err error) error {
-	var fe *FieldError
-	if errors.As(err, &fe) {
-		return &FieldError{Field: parent + "." + fe.Field, Problem: fe.Problem}
-	}
-	return err
-}

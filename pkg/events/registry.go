@@ -40,7 +40,7 @@ type eventPtr[T any] interface {
 func decodeJSON[T any, P eventPtr[T]](data []byte) (Event, error) {
 	var v T
 	if err := json.Unmarshal(data, &v); err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrInvalid, err)
+		return nil, fmt.Errorf("%w: %w", ErrInvalid, err)
 	}
 	return P(&v), nil
 }
@@ -99,7 +99,7 @@ func DecodeBody(data []byte) (Event, error) {
 		Version int    `json:"version"`
 	}
 	if err := json.Unmarshal(data, &probe); err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrInvalid, err)
+		return nil, fmt.Errorf("%w: %w", ErrInvalid, err)
 	}
 	return Decode(probe.Type, probe.Version, data)
 }
