@@ -135,15 +135,22 @@ func (s *BalanceSnapshot) Subject() string {
 }
 
 // MsgID implements Event: bal:<location>:<account>:<to>, so that publishing the same range again is
-// de-duplicated. A snapshot after a reorg adds the new hash, because the same height is then a
-// different fact.
+// de-duplicated. Two kinds of snapshot are new facts at a height already published, and add a
+// suffix: one after a reorg adds the new block hash, and a heartbeat (a chain snapshot whose range
+// is empty, from == to: "still at this block") adds ":hb" and its time in milliseconds.
 func (s *BalanceSnapshot) MsgID() string {
 	id := "bal:" + string(s.Location) + ":" + s.Account + ":" + strconv.FormatUint(s.Point(), 10)
-	if s.Reorg != nil {
+	switch {
+	case s.Reorg != nil:
 		id += ":" + strings.TrimPrefix(s.BlockHash, "0x")
+	case s.IsHeartbeat():
+		id += ":hb" + strconv.FormatInt(s.ProducedAt.UnixMilli(), 10)
 	}
 	return id
 }
+
+// IsHeartbeat reports whether the snapshot covers no new block (a chain snapshot with from == to).
+func (s *BalanceSnapshot) IsHeartbeat() bool { return s.Range != nil && s.Range.From == s.Range.To }
 
 func validateHash(field, h string) error {
 	if len(h) != 66 || h[:2] != "0x" {

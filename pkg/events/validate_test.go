@@ -141,10 +141,14 @@ func TestOtherValidate(t *testing.T) {
 
 func TestSubjectsAndMsgIDs(t *testing.T) {
 	s := samples()
+	hb := clone(t, s["balance_snapshot_chain"].(*BalanceSnapshot))
+	hb.Range.From = hb.Range.To
+	s["balance_snapshot_heartbeat"] = hb
 	cases := []struct{ name, subject, msgID string }{
 		{"balance_snapshot_chain", "rebal.v1.balances.eip155:42161." + acct, "bal:eip155:42161:" + acct + ":1200"},
 		{"balance_snapshot_reorg", "rebal.v1.balances.eip155:56." + acct, "bal:eip155:56:" + acct + ":88:" + hashB[2:]},
 		{"balance_snapshot_venue", "rebal.v1.balances.binance." + acct, "bal:binance:" + acct + ":1763974800000"},
+		{"balance_snapshot_heartbeat", "rebal.v1.balances.eip155:42161." + acct, "bal:eip155:42161:" + acct + ":1200:hb" + "1795510800000"},
 		{"rebalance_intent", "rebal.v1.intents.binance", intent},
 		{"execution_update", "rebal.v1.executions.binance." + intent, intent + ":4"},
 		{"ledger_watermark", "rebal.v1.ledger." + acct, "wm:" + acct + ":42161:1200"},
