@@ -102,7 +102,7 @@ func (c *cursor) num() uint64 {
 }
 
 // str reads the rest of a JSON string whose opening quote was consumed, and its closing quote.
-// Escapes send the value to the slow path.
+// Escapes and non-ASCII bytes send the value to the slow path.
 func (c *cursor) str() string {
 	if !c.ok {
 		return ""
@@ -113,7 +113,7 @@ func (c *cursor) str() string {
 			v := c.s[c.i:j]
 			c.i = j + 1
 			return v
-		case ch == '\\' || ch < 0x20:
+		case ch == '\\' || ch < 0x20 || ch >= 0x80:
 			c.ok = false
 			return ""
 		}
