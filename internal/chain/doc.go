@@ -1,0 +1,48 @@
+// Package chain is the only package that talks to EVM chains. It reads
+// balances, heads and ERC20 Transfer logs, and sends transactions with
+// write-ahead, through go-ethereum's rpc and ethclient over one or more
+// JSON-RPC endpoints per chain.
+//
+// # Reads
+//
+// Client.SnapshotAt reads every (token, account) balance at an explicit block
+// together with that block's header in one HTTP round trip: a JSON-RPC batch
+// of eth_getBlockByNumber and one Multicall3 aggregate3 eth_call, or, on a
+// chain configured without Multicall3, of individual balanceOf eth_calls. The
+// Multicall3 read also checks blockhash(block-1) against the header's parent,
+// so the balances and the hash it returns belong to the same chain. Client.Settled
+// gives the block to read at (latest, safe, finalized, or head minus N
+// confirmations, per Config.Finality). Client.Transfers reads Transfer logs
+// in a block range, split into MaxLogRange chunks.
+//
+// # Failures
+//
+// Every RPC goes through one retry loop: a retryable failure (HTTP 429 or a
+// JSON-RPC rate-limit error: ErrRateLimited; unreachable, 5xx or timed out:
+// ErrUnavailable/ErrTimeout; a node without the block: ErrBlockUnavailable)
+// moves to the next endpoint at once, and after each full round over the
+// endpoints the loop backs off exponentially with jitter, at least the 429's
+// Retry-After, at most RetryPolicy.MaxDelay. Anything else (ErrReverted,
+// ErrRPC, ErrNotFound, the caller's context) returns at once. Errors are
+// *Error values whose Unwrap yields the class sentinel and the cause, so
+// errors.Is works on both. An endpoint's chain id is checked on first use;
+// one serving another chain is disabled (ErrWrongChain). RPC URLs often
+// carry provider keys: only scheme and host appear in errors and logs.
+//
+// # Sending
+//
+// Sender signs and sends for one account with write-ahead: Prepare signs a
+// transaction and persists its raw bytes and hash through the caller's
+// TxStore before anything is broadcast; Broadcast sends exactly those bytes
+// and treats "already known" and "already mined" as success; Wait polls for
+// the receipt and rebroadcasts the same bytes while there is none. A step key
+// gets at most one signed transaction, ever: after a restart a new Sender
+// with the same store finds the record and resends it. Nonces are
+// max(pending nonce, highest recorded nonce + 1), allocated under a lock, so
+// a restart never reuses a nonce already given to a recorded step; if another
+// transaction took a recorded nonce, ErrNonceConsumed says so instead of
+// signing again. One Sender per (chain, account) may run at a time across all
+// processes; the executor's lease guarantees that. Keys come from the
+// environment or a file (KeyFromEnv, KeyFromFile); a KeySigner prints as its
+// address only, and nothing here logs key material.
+package chain
