@@ -3,5 +3,5 @@
 package main
 
 func init() {
-	register(target{name: "devnet", summary: "run everything on this machine: embedded NATS, Redis, simulated chains and venues", run: notYet(8, "devnet")})
+	notYet("devnet", "run everything on this machine: embedded NATS, Redis, simulated chains and venues", 8, "devnet")
 }

@@ -33,6 +33,8 @@ type target struct {
 	name    string
 	summary string
 	run     func(ctx context.Context, e env, args []string) error
+	// issue is set on a target that is not built yet: the issue that brings it.
+	issue int
 }
 
 // targets is filled by the files that implement them (see targets.go, devnet*.go).
@@ -137,9 +139,9 @@ func isTerminal(w io.Writer) bool {
 	return err == nil && st.Mode()&os.ModeCharDevice != 0
 }
 
-// notYet is the honest answer of a target whose issue has not landed.
-func notYet(issue int, what string) func(context.Context, env, []string) error {
-	return func(context.Context, env, []string) error {
+// notYet registers the honest answer of a target whose issue has not landed.
+func notYet(name, summary string, issue int, what string) {
+	register(target{name: name, summary: summary, issue: issue, run: func(context.Context, env, []string) error {
 		return fmt.Errorf("%s is not available in this build yet: it arrives with issue #%d; nothing was done", what, issue)
-	}
+	}})
 }

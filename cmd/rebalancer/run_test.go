@@ -37,11 +37,12 @@ func TestUsageErrors(t *testing.T) {
 // A target whose issue has not landed must fail and say so, never pretend to run.
 func TestUnfinishedTargetsFailPlainly(t *testing.T) {
 	for name, tg := range targets {
-		var out, errOut bytes.Buffer
-		err := tg.run(context.Background(), env{stdout: &out, stderr: &errOut}, nil)
-		if err == nil {
+		if tg.issue == 0 {
 			continue
 		}
+		var out, errOut bytes.Buffer
+		err := tg.run(context.Background(), env{stdout: &out, stderr: &errOut}, nil)
+		require.Error(t, err, name)
 		require.False(t, errors.Is(err, errUsage), name)
 		require.Contains(t, err.Error(), "nothing was done", name)
 	}
