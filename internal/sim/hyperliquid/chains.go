@@ -436,5 +436,3 @@ func scaleDecimals(v *big.Int, from, to int) *big.Int {
 func fmtWei(v *big.Int, decimals int) string {
 	return wireFormat(v, decimals)
 }
-
-

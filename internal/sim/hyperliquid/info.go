@@ -78,11 +78,11 @@ func (s *Sim) info(req infoRequest) (any, bool) {
 			return nil, false
 		}
 		return map[string]any{
-			"dailyUserVlm":      []any{},
-			"userCrossRate":     "0.00045",
-			"userAddRate":       "0.00015",
-			"userSpotCrossRate": wire.FormatRat(s.cfg.TakerFee, 8, true),
-			"userSpotAddRate":   wire.FormatRat(s.cfg.MakerFee, 8, true),
+			"dailyUserVlm":           []any{},
+			"userCrossRate":          "0.00045",
+			"userAddRate":            "0.00015",
+			"userSpotCrossRate":      wire.FormatRat(s.cfg.TakerFee, 8, true),
+			"userSpotAddRate":        wire.FormatRat(s.cfg.MakerFee, 8, true),
 			"activeReferralDiscount": "0.0",
 		}, true
 	case "exchangeStatus":

@@ -105,9 +105,9 @@ const (
 	EvSpotSend      = "spot_send"
 	EvWithdraw      = "withdraw"
 	EvClassTransfer = "class_transfer"
-	EvDeposit       = "deposit"       // credited from a chain (Note: bridge2 | system | wallet)
-	EvDepositLost   = "deposit_lost"  // below Bridge2's minimum, or USDC to a system address
-	EvPayout        = "payout"        // a chain transfer paying a spotSend or withdraw3
+	EvDeposit       = "deposit"      // credited from a chain (Note: bridge2 | system | wallet)
+	EvDepositLost   = "deposit_lost" // below Bridge2's minimum, or USDC to a system address
+	EvPayout        = "payout"       // a chain transfer paying a spotSend or withdraw3
 	EvRejected      = "request_rejected"
 	EvFault         = "fault"
 )

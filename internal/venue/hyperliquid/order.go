@@ -330,4 +330,3 @@ func pow10(n int) *big.Int {
 	}
 	return new(big.Int).Exp(big.NewInt(10), big.NewInt(int64(n)), nil)
 }
-
