@@ -7,6 +7,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -75,6 +76,11 @@ func classify(op, endpoint string, err error, callCtx context.Context) error {
 	var done *Error
 	if errors.As(err, &done) {
 		return err // already classified where it was detected
+	}
+	// net/http quotes the full URL in its errors, provider key included.
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		ue.URL = redactURL(ue.URL)
 	}
 	e := &Error{Op: op, Endpoint: endpoint, Err: err}
 	var (

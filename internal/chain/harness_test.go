@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/ecdsa"
 	"math/big"
+	"os"
 	"testing"
 	"time"
 
@@ -91,3 +92,5 @@ func (r *recordingSleep) sleep(ctx context.Context, d time.Duration) error {
 	r.waits = append(r.waits, d)
 	return ctx.Err()
 }
+
+func writeFile(path, content string) error { return os.WriteFile(path, []byte(content), 0o600) }
