@@ -102,7 +102,7 @@ func (s *Sim) deployWallet(ctx context.Context, cl *ethclient.Client, key *ecdsa
 	}
 	cdw := contracts.NewCoreDepositWallet()
 	code := common.FromHex(contracts.CoreDepositWalletMetaData.Bin)
-	input := append(code, cdw.PackConstructor(token)[len(code):]...)
+	input := append(code, cdw.PackConstructor(token)...)
 	tx, err := sendTx(ctx, cl, key, nil, input)
 	if err != nil {
 		return common.Address{}, fmt.Errorf("deploy CoreDepositWallet: %w", err)
