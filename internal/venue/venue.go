@@ -19,12 +19,13 @@ type Balancer interface {
 
 // Depositor says where to deposit and whether a deposit has been credited. MakeTradable moves
 // credited funds into the wallet that trades (Binance funding → spot, Hyperliquid perp → spot) when
-// they are not there yet; it is a no-op when they are, so it is safe to repeat.
+// they are not there yet; it is a no-op when they are, so it is safe to repeat. When the funds are
+// nowhere yet it returns WaitInsufficient, not an error.
 type Depositor interface {
 	DepositAddress(ctx context.Context, route Key) (string, error)
 	// FindDeposit returns ErrNotFound until the venue has seen the transaction.
 	FindDeposit(ctx context.Context, route Key, txHash string) (Deposit, error)
-	MakeTradable(ctx context.Context, token string, amount Amount) error
+	MakeTradable(ctx context.Context, token string, amount Amount) (Wait, error)
 }
 
 // Trader swaps on the spot book. Swap looks the derived client id up first and returns the existing
