@@ -417,3 +417,43 @@ func TestInvalidConfig(t *testing.T) {
 		})
 	}
 }
+
+func TestTransfersAndFundETH(t *testing.T) {
+	alice := DevKey("alice")
+	aliceAddr := crypto.PubkeyToAddress(alice.PublicKey)
+	deposit := DevAddress("venue-deposit")
+	c := newChain(t, Config{ChainID: 1, Funded: []common.Address{aliceAddr}, Tokens: []TokenSpec{
+		{Symbol: "USDC", Decimals: 6, Balances: map[common.Address]*big.Int{aliceAddr: big.NewInt(100)}},
+		{Symbol: "USDT", Decimals: 6, Balances: map[common.Address]*big.Int{aliceAddr: big.NewInt(100)}},
+	}})
+	ctx := context.Background()
+	_, err := c.Transfer(ctx, alice, "USDC", deposit, big.NewInt(10))
+	require.NoError(t, err)
+	_, err = c.Transfer(ctx, alice, "USDT", DevAddress("other"), big.NewInt(20))
+	require.NoError(t, err)
+	_, err = c.Transfer(ctx, alice, "USDT", deposit, big.NewInt(30))
+	require.NoError(t, err)
+
+	all, err := c.Transfers(ctx, 0, c.Head())
+	require.NoError(t, err)
+	require.Len(t, all, 3)
+	mine, err := c.Transfers(ctx, 0, c.Head(), deposit)
+	require.NoError(t, err)
+	require.Len(t, mine, 2)
+	require.Equal(t, "USDC", mine[0].Symbol)
+	require.Equal(t, int64(10), mine[0].Amount.Int64())
+	require.Equal(t, "USDT", mine[1].Symbol)
+	require.Equal(t, aliceAddr, mine[1].From)
+	require.Equal(t, int64(30), mine[1].Amount.Int64())
+
+	// A venue's hot wallet created later gets gas, then can pay out.
+	hot := DevKey("venue-hot")
+	hotAddr := crypto.PubkeyToAddress(hot.PublicKey)
+	require.NoError(t, c.FundETH(ctx, hotAddr, big.NewInt(1e18)))
+	wei, err := c.NativeBalance(ctx, hotAddr)
+	require.NoError(t, err)
+	require.Equal(t, int64(1e18), wei.Int64())
+	require.NoError(t, c.Mint(ctx, "USDC", hotAddr, big.NewInt(5)))
+	_, err = c.Transfer(ctx, hot, "USDC", aliceAddr, big.NewInt(5))
+	require.NoError(t, err)
+}
