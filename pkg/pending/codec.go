@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"math/big"
+	"math/bits"
 	"strconv"
 	"strings"
 	"time"
@@ -47,12 +48,16 @@ func EncodeLeg(l Leg) (string, error) {
 // object (keys in another order, spaces, unknown keys) takes the slow path through encoding/json.
 // Both apply the same checks, so they accept and reject the same values.
 func DecodeLeg(field, value string) (Leg, error) {
+	return decodeLeg(field, value, nil)
+}
+
+func decodeLeg(field, value string, a *amounts) (Leg, error) {
 	i := strings.IndexByte(field, ':')
 	if i < 0 {
 		return Leg{}, fmt.Errorf("%w: field %q is neither asof:<chain> nor <intent>:<leg>", ErrMalformed, field)
 	}
-	l, ok := decodeFast(value)
-	if !ok {
+	l, fast := decodeFast(value, a)
+	if !fast {
 		var err error
 		if l, err = decodeSlow(value); err != nil {
 			return Leg{}, fmt.Errorf("%w: field %q: %v", ErrMalformed, field, err)
@@ -61,6 +66,11 @@ func DecodeLeg(field, value string) (Leg, error) {
 	l.Name = field[i+1:]
 	if field[:i] != l.IntentID {
 		return Leg{}, fmt.Errorf("%w: field %q holds intent %q", ErrMalformed, field, l.IntentID)
+	}
+	// The fast path has checked every value it read against the limits Validate applies; only the
+	// leg name (from the field) and the chain id are left.
+	if fast && l.ChainID != 0 && len(l.Name) <= maxNameLen && l.Name != "" && validName(l.Name) {
+		return l, nil
 	}
 	if err := l.Validate(); err != nil {
 		return Leg{}, fmt.Errorf("%w: field %q: %v", ErrMalformed, field, err)
@@ -101,44 +111,46 @@ func (c *cursor) num() uint64 {
 	return n
 }
 
-// str reads the rest of a JSON string whose opening quote was consumed, and its closing quote.
-// Escapes and non-ASCII bytes send the value to the slow path.
-func (c *cursor) str() string {
+// name reads the rest of a JSON string whose opening quote was consumed, and its closing quote,
+// when it is 1 to maxNameLen name characters (A-Z a-z 0-9 . _ -). Anything else (escapes,
+// non-ASCII, other characters) sends the value to the slow path, which decides.
+func (c *cursor) name() string {
 	if !c.ok {
 		return ""
 	}
 	for j := c.i; j < len(c.s); j++ {
-		switch ch := c.s[j]; {
-		case ch == '"':
+		ch := c.s[j]
+		if nameChar[ch] {
+			continue
+		}
+		if ch == '"' && j > c.i && j-c.i <= maxNameLen {
 			v := c.s[c.i:j]
 			c.i = j + 1
 			return v
-		case ch == '\\' || ch < 0x20 || ch >= 0x80:
-			c.ok = false
-			return ""
 		}
+		break
 	}
 	c.ok = false
 	return ""
 }
 
-func decodeFast(v string) (Leg, bool) {
+func decodeFast(v string, a *amounts) (Leg, bool) {
 	c := cursor{s: v, ok: true}
 	var l Leg
 	c.lit(`{"chainId":`)
 	l.ChainID = c.num()
 	c.lit(`,"token":"`)
-	l.Token = c.str()
+	l.Token = c.name()
 	c.lit(`,"amount":"`)
-	amount := c.str()
+	amount := c.name()
 	c.lit(`,"decimals":`)
 	dec := c.num()
 	c.lit(`,"untilBlock":`)
 	l.UntilBlock = c.num()
 	c.lit(`,"intentId":"`)
-	l.IntentID = c.str()
+	l.IntentID = c.name()
 	c.lit(`,"state":"`)
-	l.State = c.str()
+	l.State = c.name()
 	c.lit(`,"updatedAt":`)
 	ms := c.num()
 	c.lit(`}`)
@@ -148,7 +160,7 @@ func decodeFast(v string) (Leg, bool) {
 	l.Decimals = uint8(dec)
 	l.UpdatedAt = time.UnixMilli(int64(ms)).UTC()
 	var ok bool
-	if l.Amount, ok = parseAmount(amount); !ok {
+	if l.Amount, ok = a.parse(amount); !ok {
 		return Leg{}, false
 	}
 	return l, true
@@ -186,14 +198,52 @@ func decodeSlow(v string) (Leg, error) {
 	l.Decimals = uint8(dec)
 	l.UpdatedAt = time.UnixMilli(int64(ms)).UTC()
 	var ok bool
-	if l.Amount, ok = parseAmount(amount); !ok {
+	if l.Amount, ok = (*amounts)(nil).parse(amount); !ok {
 		return Leg{}, fmt.Errorf("amount %q is not a canonical signed decimal integer", amount)
 	}
 	return l, nil
 }
 
-// parseAmount accepts -?(0|[1-9][0-9]*), except "-0".
-func parseAmount(s string) (*big.Int, bool) {
+// amounts hands out big.Ints for decoded amounts from slabs, so that decoding a whole ledger makes
+// a few allocations instead of two per leg. A nil *amounts allocates each Int on its own. Every Int
+// gets a words slice whose capacity is its length, so arithmetic on one never writes into another.
+type amounts struct {
+	ints  []big.Int
+	words []big.Word
+}
+
+func newAmounts(n int) *amounts {
+	return &amounts{ints: make([]big.Int, 0, n), words: make([]big.Word, 0, 2*n)}
+}
+
+func (a *amounts) newInt() *big.Int {
+	if a == nil || len(a.ints) == cap(a.ints) {
+		return new(big.Int)
+	}
+	a.ints = a.ints[:len(a.ints)+1]
+	return &a.ints[len(a.ints)-1]
+}
+
+func (a *amounts) newWords(n int) []big.Word {
+	if a == nil || cap(a.words)-len(a.words) < n {
+		return make([]big.Word, n)
+	}
+	w := a.words[len(a.words) : len(a.words)+n : len(a.words)+n]
+	a.words = a.words[:len(a.words)+n]
+	return w
+}
+
+// pow10 holds 10^0 … 10^19.
+var pow10 = func() (p [20]uint64) {
+	p[0] = 1
+	for i := 1; i < len(p); i++ {
+		p[i] = p[i-1] * 10
+	}
+	return p
+}()
+
+// parse accepts -?(0|[1-9][0-9]*), except "-0", and returns the amount.
+func (a *amounts) parse(s string) (*big.Int, bool) {
 	d := s
 	neg := false
 	if len(d) > 0 && d[0] == '-' {
@@ -203,25 +253,43 @@ func parseAmount(s string) (*big.Int, bool) {
 	if len(d) == 0 || (d[0] == '0' && (len(d) > 1 || neg)) {
 		return nil, false
 	}
-	if len(d) <= 18 {
-		var n int64
-		for i := 0; i < len(d); i++ {
-			ch := d[i]
-			if ch < '0' || ch > '9' {
-				return nil, false
-			}
-			n = n*10 + int64(ch-'0')
-		}
-		if neg {
-			n = -n
-		}
-		return big.NewInt(n), true
-	}
 	for i := 0; i < len(d); i++ {
 		if d[i] < '0' || d[i] > '9' {
 			return nil, false
 		}
 	}
-	x, ok := new(big.Int).SetString(s, 10)
-	return x, ok
+	x := a.newInt()
+	if bits.UintSize != 64 {
+		x.SetString(d, 10)
+	} else {
+		// Base 10^19 chunks into 64-bit words: words = words·10^n + chunk.
+		ws := make([]uint64, 0, 4)
+		for i := 0; i < len(d); {
+			n := min(19, len(d)-i)
+			var chunk uint64
+			for _, ch := range []byte(d[i : i+n]) {
+				chunk = chunk*10 + uint64(ch-'0')
+			}
+			carry := chunk
+			for j := range ws {
+				hi, lo := bits.Mul64(ws[j], pow10[n])
+				var c uint64
+				lo, c = bits.Add64(lo, carry, 0)
+				ws[j], carry = lo, hi+c
+			}
+			if carry != 0 {
+				ws = append(ws, carry)
+			}
+			i += n
+		}
+		w := a.newWords(len(ws))
+		for i, v := range ws {
+			w[i] = big.Word(v)
+		}
+		x.SetBits(w)
+	}
+	if neg {
+		x.Neg(x)
+	}
+	return x, true
 }

@@ -3,7 +3,7 @@ package pending
 import (
 	"fmt"
 	"math/big"
-	"sort"
+	"slices"
 	"strconv"
 	"strings"
 )
@@ -14,7 +14,7 @@ type View struct {
 	Account string
 	// Chains holds every chain that has a leg, an asOf, or a block the reader asked about.
 	Chains map[uint64]ChainView
-	// Legs are the raw legs, sorted by field, for tools.
+	// Legs are the raw legs, for tools, in no particular order (SortLegs orders them).
 	Legs []Leg
 }
 
@@ -67,6 +67,7 @@ func Parse(account string, fields map[string]string, blocks map[uint64]uint64) (
 	v := View{Account: acct, Chains: make(map[uint64]ChainView, 4)}
 	asOf := make(map[uint64]uint64, 4)
 	legs := make([]Leg, 0, len(fields))
+	amts := newAmounts(len(fields))
 	for f, val := range fields {
 		if strings.HasPrefix(f, asOfPrefix) {
 			chain, err1 := parseSafeUint(f[len(asOfPrefix):])
@@ -77,18 +78,12 @@ func Parse(account string, fields map[string]string, blocks map[uint64]uint64) (
 			asOf[chain] = block
 			continue
 		}
-		l, err := DecodeLeg(f, val)
+		l, err := decodeLeg(f, val, amts)
 		if err != nil {
 			return View{}, fmt.Errorf("account %s: %w", acct, err)
 		}
 		legs = append(legs, l)
 	}
-	sort.Slice(legs, func(i, j int) bool {
-		if legs[i].IntentID != legs[j].IntentID {
-			return legs[i].IntentID < legs[j].IntentID
-		}
-		return legs[i].Name < legs[j].Name
-	})
 	v.Legs = legs
 
 	chain := func(id uint64) ChainView {
@@ -134,6 +129,17 @@ func Parse(account string, fields map[string]string, blocks map[uint64]uint64) (
 		}
 	}
 	return v, nil
+}
+
+// SortLegs orders v.Legs by intent id, then leg name. Read leaves them in hash
+// order because sorting costs a read of 100 legs about a quarter of its decoding time.
+func (v View) SortLegs() {
+	slices.SortFunc(v.Legs, func(a, b Leg) int {
+		if c := strings.Compare(a.IntentID, b.IntentID); c != 0 {
+			return c
+		}
+		return strings.Compare(a.Name, b.Name)
+	})
 }
 
 // parseSafeUint parses a canonical decimal integer no larger than MaxSafeInteger.

@@ -1,0 +1,106 @@
+package pending_test
+
+import (
+	"context"
+	"fmt"
+	"math/big"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/rebalancer-dev/rebalancer/pkg/pending"
+)
+
+// BenchmarkLedgerRead100 reads an account ledger of 100 legs (and 7 asOf fields) through the
+// Reader and, in the same run, with a bare go-redis HGETALL of the same hash. ns/op is the Reader's; "x-hgetall" is its ratio to
+// the bare HGETALL (budget: under 1.5), so the figure is comparable across machines.
+func BenchmarkLedgerRead100(b *testing.B) {
+	e := newEnv(b)
+	ctx := context.Background()
+	chains := []uint64{1, 10, 56, 137, 8453, 42161, 999}
+	e18 := new(big.Int).Exp(big.NewInt(10), big.NewInt(18), nil)
+	for i := range 50 {
+		c := chains[i%len(chains)]
+		dec := uint8(6)
+		unit := big.NewInt(1_000_000)
+		if c == 56 {
+			dec, unit = 18, e18
+		}
+		amt := new(big.Int).Mul(big.NewInt(int64(100+i)), unit)
+		src := pending.Leg{Name: "src", ChainID: c, Token: "USDT", Amount: new(big.Int).Neg(amt), Decimals: dec, State: pending.StateRealized}
+		dst := pending.Leg{Name: "dst", ChainID: chains[(i+1)%len(chains)], Token: "USDC", Amount: amt, Decimals: 6, State: pending.StateExpected}
+		if dst.ChainID == 56 {
+			dst.Decimals = 18
+		}
+		if i%3 == 0 {
+			src.UntilBlock, src.State = 1_000_000+uint64(i), pending.StateSettled
+		}
+		_, err := e.w.Accept(ctx, e.account, fmt.Sprintf("%016x", uint64(i)*0x9e3779b97f4a7c15), nil, []pending.Leg{src, dst})
+		require.NoError(b, err)
+	}
+	for _, c := range chains {
+		_, err := e.w.AdvanceAsOf(ctx, e.account, c, 1_000_020)
+		require.NoError(b, err)
+	}
+	key := mustKeyB(b, e.account)
+	blocks := map[uint64]uint64{56: 1_000_010, 1: 1_000_030}
+
+	view, err := e.r.Read(ctx, e.account, blocks)
+	require.NoError(b, err)
+	require.Len(b, view.Legs, 100)
+
+	// Alternate blocks of bare reads and Reader reads so that both see the same machine, while
+	// the garbage the Reader makes is mostly collected inside its own blocks.
+	const block = 64
+	var bare, reader time.Duration
+	b.ReportAllocs()
+	b.ResetTimer()
+	for done := 0; done < b.N; done += block {
+		n := min(block, b.N-done)
+		t0 := time.Now()
+		for range n {
+			m, err := e.rdb.HGetAll(ctx, key).Result()
+			if err != nil || len(m) != 107 {
+				b.Fatalf("hgetall: %d fields, %v", len(m), err)
+			}
+		}
+		t1 := time.Now()
+		for range n {
+			if _, err := e.r.Read(ctx, e.account, blocks); err != nil {
+				b.Fatal(err)
+			}
+		}
+		reader += time.Since(t1)
+		bare += t1.Sub(t0)
+	}
+	b.ReportMetric(float64(reader.Nanoseconds())/float64(b.N), "ns/op")
+	b.ReportMetric(float64(bare.Nanoseconds())/float64(b.N), "hgetall-ns/op")
+	b.ReportMetric(float64(reader)/float64(bare), "x-hgetall")
+}
+
+func BenchmarkParse100(b *testing.B) {
+	fields := map[string]string{"asof:56": "1000"}
+	for i := range 100 {
+		l := pending.Leg{IntentID: fmt.Sprintf("%016x", i), Name: "src", ChainID: 56, Token: "USDT",
+			Amount: new(big.Int).Mul(big.NewInt(int64(-i-1)), big.NewInt(1e18)), Decimals: 18,
+			UntilBlock: uint64(990 + i%20), State: pending.StateSettled, UpdatedAt: time.UnixMilli(1764000000000)}
+		v, err := pending.EncodeLeg(l)
+		require.NoError(b, err)
+		fields[l.Field()] = v
+	}
+	acct := newAccount()
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := pending.Parse(acct, fields, nil); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func mustKeyB(b *testing.B, account string) string {
+	b.Helper()
+	k, err := pending.LedgerKey(account)
+	require.NoError(b, err)
+	return k
+}
