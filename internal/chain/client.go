@@ -103,6 +103,9 @@ func (c *Client) do(ctx context.Context, op string, fn func(ctx context.Context,
 	round := 0
 	for attempt := 0; attempt < c.cfg.Retry.Attempts; attempt++ {
 		if attempt > 0 && attempt%n == 0 {
+			if c.allWrong() {
+				return last
+			}
 			if err := c.cfg.Retry.Sleep(ctx, c.backoff(round, last)); err != nil {
 				return errors.Join(last, err)
 			}
@@ -139,6 +142,16 @@ func (c *Client) do(ctx context.Context, op string, fn func(ctx context.Context,
 		last = &Error{Op: op, Endpoint: "-", Class: ErrUnavailable, Err: errors.New("no usable endpoint")}
 	}
 	return last
+}
+
+// allWrong tells whether every endpoint serves another chain.
+func (c *Client) allWrong() bool {
+	for _, ep := range c.eps {
+		if !ep.wrong.Load() {
+			return false
+		}
+	}
+	return true
 }
 
 func (c *Client) attempt(ctx context.Context, op string, ep *endpoint, fn func(ctx context.Context, ep *endpoint) error) error {

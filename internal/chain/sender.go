@@ -286,7 +286,7 @@ func (s *Sender) Wait(ctx context.Context, rec TxRecord) (*types.Receipt, error)
 	}
 }
 
-// Receipt returns the receipt of rec if it is mined (ErrNotFound if not).
+// receipt returns the receipt of rec if it is mined (ErrNotFound if not).
 func (s *Sender) receipt(ctx context.Context, rec TxRecord) (*types.Receipt, error) {
 	var rcpt *types.Receipt
 	err := s.c.do(ctx, "eth_getTransactionReceipt", func(ctx context.Context, ep *endpoint) error {
@@ -306,4 +306,40 @@ func (c *Client) Receipt(ctx context.Context, hash common.Hash) (*types.Receipt,
 		return err
 	})
 	return rcpt, err
+}
+
+// Confirmation is where a transaction stands on the canonical chain.
+type Confirmation struct {
+	Receipt *types.Receipt
+	// Confirmations counts the receipt's block and those above it up to the
+	// head (1 = just mined).
+	Confirmations uint64
+}
+
+// Confirm checks, without waiting, whether the transaction hash is mined on
+// the canonical chain: it reads the receipt, the head and the hash at the
+// receipt's height, and returns ErrNotFound if the transaction is not mined
+// or its block was reorged away (a reconcile loop calls it again later). The
+// caller compares Confirmations with what it requires.
+func (c *Client) Confirm(ctx context.Context, hash common.Hash) (Confirmation, error) {
+	rcpt, err := c.Receipt(ctx, hash)
+	if err != nil {
+		return Confirmation{}, err
+	}
+	n := rcpt.BlockNumber.Uint64()
+	head, err := c.HeadNumber(ctx)
+	if err != nil {
+		return Confirmation{}, err
+	}
+	canon, err := c.BlockHash(ctx, n)
+	if err != nil {
+		return Confirmation{}, err
+	}
+	if canon != rcpt.BlockHash {
+		return Confirmation{}, fmt.Errorf("tx %s: block %d %s was reorged away: %w", hash, n, rcpt.BlockHash, ErrNotFound)
+	}
+	if head < n {
+		head = n // an endpoint behind the one that served the receipt
+	}
+	return Confirmation{Receipt: rcpt, Confirmations: head - n + 1}, nil
 }

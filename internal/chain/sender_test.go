@@ -353,3 +353,34 @@ func TestKeySources(t *testing.T) {
 	_, err = KeyFromFile(path + ".missing")
 	require.ErrorIs(t, err, ErrNoKey)
 }
+
+func TestConfirm(t *testing.T) {
+	f := newFixture(t, true)
+	ctx := context.Background()
+	c := f.client(t, nil)
+	_, err := c.Confirm(ctx, common.HexToHash("0x01"))
+	require.ErrorIs(t, err, ErrNotFound)
+
+	rec, rcpt, err := f.sender(t, c, 0, NewMemoryTxStore()).Send(ctx, "s", TransferCall(f.tokens[0], f.accounts[1], big.NewInt(1)))
+	require.NoError(t, err)
+	conf, err := c.Confirm(ctx, rec.Hash)
+	require.NoError(t, err)
+	require.Equal(t, uint64(1), conf.Confirmations)
+	require.Equal(t, rcpt.BlockHash, conf.Receipt.BlockHash)
+	f.sim.Commit()
+	f.sim.Commit()
+	conf, err = c.Confirm(ctx, rec.Hash)
+	require.NoError(t, err)
+	require.Equal(t, uint64(3), conf.Confirmations)
+
+	// A reorg below the transaction's block: it is mined again in the new
+	// branch (new block hash), and Confirm follows the canonical chain.
+	_, err = f.sim.Reorg(3)
+	require.NoError(t, err)
+	conf, err = c.Confirm(ctx, rec.Hash)
+	require.NoError(t, err)
+	require.NotEqual(t, rcpt.BlockHash, conf.Receipt.BlockHash)
+	canon, err := c.BlockHash(ctx, conf.Receipt.BlockNumber.Uint64())
+	require.NoError(t, err)
+	require.Equal(t, canon, conf.Receipt.BlockHash)
+}
