@@ -19,10 +19,11 @@ import (
 // more JSON-RPC endpoints, with retries, backoff and fail-over. It is safe
 // for concurrent use.
 type Client struct {
-	cfg  Config
-	eps  []*endpoint
-	pref atomic.Int64 // index of the endpoint to try first: the last that worked
-	log  zerolog.Logger
+	cfg     Config
+	eps     []*endpoint
+	pref    atomic.Int64 // index of the endpoint to try first: the last that worked
+	log     zerolog.Logger
+	metrics *Metrics
 }
 
 type endpoint struct {
@@ -39,6 +40,7 @@ type Option func(*options)
 type options struct {
 	log        zerolog.Logger
 	httpClient *http.Client
+	metrics    *Metrics
 }
 
 // WithLogger sets the logger (default: none).
@@ -68,7 +70,7 @@ func Dial(ctx context.Context, cfg Config, opts ...Option) (*Client, error) {
 	if o.httpClient != nil {
 		hc.Timeout = o.httpClient.Timeout
 	}
-	c := &Client{cfg: cfg, log: o.log.With().Uint64("chain", cfg.ChainID).Logger()}
+	c := &Client{cfg: cfg, log: o.log.With().Uint64("chain", cfg.ChainID).Logger(), metrics: o.metrics}
 	for _, u := range cfg.RPCURLs {
 		rc, err := rpc.DialOptions(ctx, u, rpc.WithHTTPClient(hc))
 		if err != nil {
@@ -154,7 +156,9 @@ func (c *Client) allWrong() bool {
 	return true
 }
 
-func (c *Client) attempt(ctx context.Context, op string, ep *endpoint, fn func(ctx context.Context, ep *endpoint) error) error {
+func (c *Client) attempt(ctx context.Context, op string, ep *endpoint, fn func(ctx context.Context, ep *endpoint) error) (err error) {
+	start := time.Now()
+	defer func() { c.metrics.observe(c.cfg.ChainID, ep.name, op, time.Since(start), err) }()
 	callCtx, cancel := context.WithTimeout(ctx, c.cfg.CallTimeout)
 	defer cancel()
 	if !ep.verified.Load() {
@@ -172,7 +176,7 @@ func (c *Client) attempt(ctx context.Context, op string, ep *endpoint, fn func(c
 		}
 		ep.verified.Store(true)
 	}
-	err := fn(callCtx, ep)
+	err = fn(callCtx, ep)
 	if err != nil && ctx.Err() != nil {
 		return fmt.Errorf("%s: %w", op, ctx.Err()) // the caller gave up: not the endpoint's fault
 	}
