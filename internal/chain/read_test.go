@@ -220,3 +220,32 @@ func TestReorgVisible(t *testing.T) {
 	require.NotEqual(t, snapBefore.Block.Hash, snapAfter.Block.Hash, "a reader comparing hashes at a known height sees the reorg")
 	require.Equal(t, snapBefore.Block.ParentHash, snapAfter.Block.ParentHash)
 }
+
+func TestSnapshotBatchSplitAndFutureBlock(t *testing.T) {
+	f := newFixture(t, true)
+	ctx := context.Background()
+	c := f.client(t, func(cfg *Config) {
+		cfg.Multicall = common.Address{}
+		cfg.MaxBatch = 5
+	})
+	_, err := c.HeadNumber(ctx)
+	require.NoError(t, err)
+	faults := f.sim.Faults()
+	n0 := faults.Requests()
+	snap, err := c.SnapshotAt(ctx, 0, f.tokens, f.accounts)
+	require.NoError(t, err)
+	require.Len(t, snap.Balances, 12)
+	require.Equal(t, int64(3), faults.Requests()-n0, "13 calls in batches of 5")
+
+	// A block the node does not have yet is retryable (another endpoint, or
+	// later), and typed once retries are spent.
+	for _, multicall := range []bool{true, false} {
+		c := f.client(t, func(cfg *Config) {
+			if !multicall {
+				cfg.Multicall = common.Address{}
+			}
+		})
+		_, err = c.SnapshotAt(ctx, f.sim.Head()+10, f.tokens, f.accounts)
+		require.ErrorIs(t, err, ErrBlockUnavailable, "multicall=%v", multicall)
+	}
+}

@@ -457,3 +457,26 @@ func TestTransfersAndFundETH(t *testing.T) {
 	_, err = c.Transfer(ctx, hot, "USDC", aliceAddr, big.NewInt(5))
 	require.NoError(t, err)
 }
+
+func TestStartAll(t *testing.T) {
+	relayer := DevAddress("relayer")
+	cfgs := DefaultChains()
+	for i := range cfgs {
+		cfgs[i] = WithDevnetDefaults(cfgs[i], time.Hour)
+		cfgs[i].Funded = []common.Address{relayer}
+	}
+	set, err := StartAll(cfgs)
+	require.NoError(t, err)
+	t.Cleanup(func() { require.NoError(t, set.Close()) })
+	require.Len(t, set, len(cfgs))
+	bsc := set.ByID(BSC)
+	require.NotNil(t, bsc)
+	require.Equal(t, USDTBSC, bsc.TokenAddress("USDT"))
+	require.Nil(t, set.ByID(12345))
+	wei, err := set.ByID(HyperEVM).NativeBalance(context.Background(), relayer)
+	require.NoError(t, err)
+	require.Positive(t, wei.Sign())
+
+	_, err = StartAll([]Config{{ChainID: 7}, {ChainID: 7}})
+	require.ErrorIs(t, err, ErrInvalidConfig)
+}

@@ -20,6 +20,11 @@
 // dropped). A chain may have several endpoints in front of the same node
 // (AddEndpoint) to test fail-over. Reorgs are injected with Reorg or Fork.
 //
+// Block timestamps are whole seconds and must increase, so a chain sealing
+// blocks faster than one a second runs its clock ahead of the wall clock (a
+// 250ms interval gains about 3s every second). Nothing here should compare
+// block time with wall time.
+//
 // Close stops the ticker, the HTTP servers and the node; it waits for every
 // goroutine the Chain started.
 //
