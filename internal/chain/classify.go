@@ -100,6 +100,10 @@ func classify(op, endpoint string, err error, callCtx context.Context) error {
 			e.Class = ErrRateLimited
 		case httpErr.StatusCode >= 500:
 			e.Class = ErrUnavailable
+		case httpErr.StatusCode == http.StatusUnauthorized || httpErr.StatusCode == http.StatusForbidden ||
+			httpErr.StatusCode == http.StatusNotFound || httpErr.StatusCode == http.StatusMethodNotAllowed:
+			// This endpoint's key or path is wrong: another endpoint may serve.
+			e.Class = ErrUnavailable
 		default:
 			e.Class = ErrRPC
 		}
@@ -133,7 +137,12 @@ func classifyRPC(code int, msg string) error {
 		strings.Contains(m, "missing trie node") || strings.Contains(m, "historical state") ||
 		strings.Contains(m, "state is not available") || strings.Contains(m, "block not found"):
 		return ErrBlockUnavailable
-	case strings.Contains(m, "indexing is in progress") || strings.Contains(m, "not found"):
+	case code == -32601 || strings.Contains(m, "method not found") || strings.Contains(m, "not supported"):
+		// This endpoint does not serve the method (providers disable some):
+		// another endpoint may.
+		return ErrUnavailable
+	case strings.Contains(m, "indexing is in progress") || strings.Contains(m, "transaction not found") ||
+		strings.Contains(m, "receipt not found"):
 		// geth answers a receipt query this way while its index catches up.
 		return ErrNotFound
 	case code == -32603 || strings.Contains(m, "internal error") || strings.Contains(m, "timeout") ||

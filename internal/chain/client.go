@@ -201,3 +201,30 @@ func (c *Client) backoff(round int, last error) time.Duration {
 
 // blockArg renders a block number for JSON-RPC.
 func blockArg(n uint64) *big.Int { return new(big.Int).SetUint64(n) }
+
+// Verify contacts every endpoint now and checks its chain id, for start-up
+// and readiness checks. It fails if any endpoint serves another chain (a
+// configuration error to fix, even though reads would skip it) or if none
+// answers; endpoints that are only unreachable are reported in the log.
+func (c *Client) Verify(ctx context.Context) error {
+	var (
+		ok   int
+		errs []error
+	)
+	for _, ep := range c.eps {
+		err := c.attempt(ctx, "verify", ep, func(context.Context, *endpoint) error { return nil })
+		switch {
+		case err == nil:
+			ok++
+		case errors.Is(err, ErrWrongChain):
+			return err
+		default:
+			c.log.Warn().Err(err).Str("endpoint", ep.name).Msg("rpc endpoint unreachable at verify")
+			errs = append(errs, err)
+		}
+	}
+	if ok == 0 {
+		return errors.Join(errs...)
+	}
+	return nil
+}

@@ -117,9 +117,9 @@ func TestRateLimitRetriesWithBackoff(t *testing.T) {
 	})
 	t.Run("a non-retryable error returns at once", func(t *testing.T) {
 		sleeps.waits = nil
-		faults.FailRPC("eth_blockNumber", 1, -32601, "method not found")
+		faults.FailRPC("eth_blockNumber", 1, 3, "execution reverted")
 		_, err := c.HeadNumber(ctx)
-		require.ErrorIs(t, err, ErrNotFound)
+		require.ErrorIs(t, err, ErrReverted)
 		require.Empty(t, sleeps.waits)
 		faults.FailRPC("eth_blockNumber", 1, -32602, "invalid argument")
 		_, err = c.HeadNumber(ctx)
@@ -164,6 +164,13 @@ func TestWrongChainEndpointIsSkipped(t *testing.T) {
 	require.Zero(t, other.Faults().Calls("eth_blockNumber"), "nothing but eth_chainId goes to the wrong chain")
 	require.Equal(t, int64(1), other.Faults().Calls("eth_chainId"))
 
+	mixed := f.client(t, func(cfg *Config) { cfg.RPCURLs = []string{f.sim.RPCURL(), other.RPCURL()} })
+	require.ErrorIs(t, mixed.Verify(ctx), ErrWrongChain, "a misconfigured endpoint fails start-up checks")
+	require.NoError(t, f.client(t, nil).Verify(ctx))
+	f.sim.Faults().SetDown(true)
+	require.ErrorIs(t, f.client(t, nil).Verify(ctx), ErrUnavailable)
+	f.sim.Faults().SetDown(false)
+
 	only, err := Dial(ctx, Config{ChainID: 8453, RPCURLs: []string{other.RPCURL()}})
 	require.NoError(t, err)
 	defer only.Close()
@@ -204,7 +211,10 @@ func TestClassify(t *testing.T) {
 		{"429", rpc.HTTPError{StatusCode: 429, Status: "429 Too Many Requests"}, ctx, ErrRateLimited},
 		{"429 with Retry-After", &rateLimitError{retryAfter: time.Second}, ctx, ErrRateLimited},
 		{"503", rpc.HTTPError{StatusCode: 503}, ctx, ErrUnavailable},
-		{"401", rpc.HTTPError{StatusCode: 401}, ctx, ErrRPC},
+		{"401: this endpoint's key", rpc.HTTPError{StatusCode: 401}, ctx, ErrUnavailable},
+		{"400", rpc.HTTPError{StatusCode: 400}, ctx, ErrRPC},
+		{"method not found", jsonErr(-32601, "the method eth_getLogs does not exist/is not available"), ctx, ErrUnavailable},
+		{"receipt not yet", jsonErr(-32000, "transaction not found"), ctx, ErrNotFound},
 		{"EOF", io.EOF, ctx, ErrUnavailable},
 		{"per-call timeout", context.DeadlineExceeded, expired, ErrTimeout},
 		{"not found", ethereum.NotFound, ctx, ErrNotFound},
@@ -251,5 +261,32 @@ func TestRedactURL(t *testing.T) {
 	}
 	for in, want := range cases {
 		require.Equal(t, want, redactURL(in), in)
+	}
+}
+
+func TestFailoverOnEndpointLevelRejections(t *testing.T) {
+	cases := []struct {
+		name   string
+		inject func(*simchain.Faults)
+	}{
+		{"401 bad key", func(f *simchain.Faults) { f.FailHTTP(1000, http.StatusUnauthorized) }},
+		{"method disabled", func(f *simchain.Faults) { f.FailRPC("eth_blockNumber", -1, -32601, "method not found") }},
+		{"rate limited", func(f *simchain.Faults) { f.RateLimit(-1, 0) }},
+		{"502", func(f *simchain.Faults) { f.FailHTTP(1000, http.StatusBadGateway) }},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			f := newFixture(t, true)
+			_, err := f.sim.AddEndpoint()
+			require.NoError(t, err)
+			c := f.client(t, nil)
+			err = c.Verify(context.Background())
+			require.NoError(t, err)
+			tc.inject(f.sim.FaultsAt(0))
+			n, err := c.HeadNumber(context.Background())
+			require.NoError(t, err)
+			require.Equal(t, f.sim.Head(), n)
+			require.Equal(t, int64(1), f.sim.FaultsAt(1).Calls("eth_blockNumber"))
+		})
 	}
 }
