@@ -26,8 +26,12 @@
 // ErrRPC, ErrNotFound, the caller's context) returns at once. Errors are
 // *Error values whose Unwrap yields the class sentinel and the cause, so
 // errors.Is works on both. An endpoint's chain id is checked on first use;
-// one serving another chain is disabled (ErrWrongChain). RPC URLs often
-// carry provider keys: only scheme and host appear in errors and logs.
+// one serving another chain is disabled (ErrWrongChain); Client.Verify checks
+// them all at start-up. The client sticks to the last endpoint that worked.
+// HTTP 401/403/404 and "method not found" fail over too: they are the
+// endpoint's problem, not the request's. RPC URLs often carry provider keys:
+// only scheme and host appear in errors, logs and metrics (NewMetrics:
+// attempts by chain, endpoint, method and result; attempt latency).
 //
 // # Sending
 //
@@ -41,8 +45,16 @@
 // max(pending nonce, highest recorded nonce + 1), allocated under a lock, so
 // a restart never reuses a nonce already given to a recorded step; if another
 // transaction took a recorded nonce, ErrNonceConsumed says so instead of
-// signing again. One Sender per (chain, account) may run at a time across all
-// processes; the executor's lease guarantees that. Keys come from the
+// signing again. Every recorded transaction must eventually be broadcast (the
+// executor's reconcile loop resends it): a record that never is would hold
+// its nonce and stall the account. One Sender per (chain, account) may run at
+// a time across all processes; the executor's lease guarantees that.
+// Client.Confirm tells, without waiting, whether a transaction is mined on
+// the canonical chain and how deep, for level-triggered reconcile loops.
+//
+// Fees are EIP-1559: fee cap = 2 x base fee + suggested tip, fixed at
+// signing. There is no fee bump: replacing a stuck transaction would sign a
+// second one for the step, which this package refuses to do on its own. Keys come from the
 // environment or a file (KeyFromEnv, KeyFromFile); a KeySigner prints as its
 // address only, and nothing here logs key material.
 package chain
