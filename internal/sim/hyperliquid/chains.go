@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"math"
 	"math/big"
+	"sync"
 	"time"
 
 	"github.com/ethereum/go-ethereum"
@@ -43,6 +44,8 @@ type chains struct {
 	wallet           common.Address
 	payouts          []payout
 	kick             chan struct{}
+	// syncMu serializes Sync: scans advance arbNext/evmNext and payouts must never be sent twice.
+	syncMu sync.Mutex
 }
 
 // Bridge2 is the address Arbitrum deposits go to (the bridge key's address); zero without Arbitrum.
@@ -150,6 +153,8 @@ func (s *Sim) Sync(ctx context.Context) error {
 	if c == nil {
 		return errors.New("hlsim: chains not connected")
 	}
+	c.syncMu.Lock()
+	defer c.syncMu.Unlock()
 	var errs []error
 	if c.arb != nil {
 		errs = append(errs, s.scanArbitrum(ctx, c))

@@ -141,10 +141,16 @@ func (c *Config) defaults() error {
 // through spotMeta.
 func MainnetLikeTokens(usdcEVM, usdt0EVM common.Address, bids, asks []Level) ([]Token, []Pair) {
 	tokens := []Token{
-		{Name: "USDC", Index: 0, TokenID: "0x6d1e7cde53ba9467b783cb7c530ce054", SzDecimals: 8, WeiDecimals: 8,
+		{Name: "USDC", Index: 0, TokenID: usdcTokenID, SzDecimals: 8, WeiDecimals: 8,
 			EVMContract: usdcEVM, EVMDecimals: 6, ViaDepositWallet: true},
-		{Name: "USDT0", Index: 268, TokenID: "0x25faedc3f054130dbb4e4203aca63567", SzDecimals: 2, WeiDecimals: 8,
+		{Name: "USDT0", Index: 268, TokenID: usdt0TokenID, SzDecimals: 2, WeiDecimals: 8,
 			EVMContract: usdt0EVM, EVMDecimals: 6},
 	}
 	return tokens, []Pair{{Base: 268, Quote: 0, Index: 166, Bids: bids, Asks: asks}}
 }
+
+// Token ids as spotMeta publishes them: public identifiers, not credentials.
+const (
+	usdcTokenID  = "0x6d1e7cde53ba9467b783cb7c530ce054" //nolint:gosec // G101: a public token id
+	usdt0TokenID = "0x25faedc3f054130dbb4e4203aca63567" //nolint:gosec // G101: a public token id
+)

@@ -60,8 +60,8 @@ func (s *Sim) verify(req wire.ExchangeRequest, action any) (common.Address, stri
 	if acct == nil {
 		return signer, fmt.Sprintf("User or API Wallet %s does not exist.", strings.ToLower(signer.Hex()))
 	}
-	if err := acct.nonces.accept(req.Nonce, s.cfg.Now()); err != nil {
-		return signer, err.Error()
+	if msg := acct.nonces.accept(req.Nonce, s.cfg.Now()); msg != "" {
+		return signer, msg
 	}
 	return signer, ""
 }

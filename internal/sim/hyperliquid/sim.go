@@ -18,24 +18,23 @@ type Sim struct {
 	cfg Config
 	log zerolog.Logger
 
-	mu        sync.Mutex
-	tokens    map[uint32]*Token
-	byName    map[string]*Token
-	books     map[uint32]*book // by asset id
-	accounts  map[common.Address]*account
-	orders    map[uint64]*order
-	cloids    map[common.Address]map[string]*order
-	fills     map[common.Address][]fill
-	ledger    map[common.Address][]ledgerUpdate
-	record    []Event
-	faults    []*faultRule
-	weights   map[string][]spent
-	nextOid   uint64
-	nextTid   uint64
-	minNtl    *big.Rat
-	wdFee     *big.Int // USDC wei
-	chains    *chains
-	lastNonce uint64
+	mu       sync.Mutex
+	tokens   map[uint32]*Token
+	byName   map[string]*Token
+	books    map[uint32]*book // by asset id
+	accounts map[common.Address]*account
+	orders   map[uint64]*order
+	cloids   map[common.Address]map[string]*order
+	fills    map[common.Address][]fill
+	ledger   map[common.Address][]ledgerUpdate
+	record   []Event
+	faults   []*faultRule
+	weights  map[string][]spent
+	nextOid  uint64
+	nextTid  uint64
+	minNtl   *big.Rat
+	wdFee    *big.Int // USDC wei
+	chains   *chains
 }
 
 type account struct {
@@ -278,18 +277,19 @@ const (
 	nonceAheadBy = 24 * time.Hour
 )
 
-func (n *nonceSet) accept(nonce uint64, now time.Time) error {
+// accept records nonce and returns "", or returns the venue's refusal message.
+func (n *nonceSet) accept(nonce uint64, now time.Time) string {
 	lo := uint64(now.Add(-nonceBehind).UnixMilli())
 	hi := uint64(now.Add(nonceAheadBy).UnixMilli())
 	if nonce <= lo || nonce >= hi {
-		return fmt.Errorf("Invalid nonce: nonce %d is outside the allowed time window", nonce)
+		return fmt.Sprintf("Invalid nonce: nonce %d is outside the allowed time window", nonce)
 	}
 	i := sort.Search(len(n.kept), func(i int) bool { return n.kept[i] >= nonce })
 	if i < len(n.kept) && n.kept[i] == nonce {
-		return fmt.Errorf("Invalid nonce: duplicate nonce %d", nonce)
+		return fmt.Sprintf("Invalid nonce: duplicate nonce %d", nonce)
 	}
 	if len(n.kept) >= keptNonces && nonce < n.kept[0] {
-		return fmt.Errorf("Invalid nonce: nonce %d is lower than the smallest of the last %d", nonce, keptNonces)
+		return fmt.Sprintf("Invalid nonce: nonce %d is lower than the smallest of the last %d", nonce, keptNonces)
 	}
 	n.kept = append(n.kept, 0)
 	copy(n.kept[i+1:], n.kept[i:])
@@ -297,7 +297,7 @@ func (n *nonceSet) accept(nonce uint64, now time.Time) error {
 	if len(n.kept) > keptNonces {
 		n.kept = n.kept[1:]
 	}
-	return nil
+	return ""
 }
 
 func wireFormat(v *big.Int, decimals int) string { return wire.FormatDecimal(v, decimals) }

@@ -57,7 +57,6 @@ type Client struct {
 	cfg     Config
 	limiter *limiter
 	meta    atomic.Pointer[Meta]
-	minNtl  string
 }
 
 // New builds a client and resolves spot metadata (pair, token indices, decimals) from the venue.

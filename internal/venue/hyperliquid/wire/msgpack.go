@@ -79,7 +79,5 @@ func (p *packer) bool(v bool) {
 	p.b = append(p.b, 0xc2)
 }
 
-func (p *packer) nil() { p.b = append(p.b, 0xc0) }
-
 // kv writes one string key; the caller writes its value next.
 func (p *packer) key(k string) { p.str(k) }

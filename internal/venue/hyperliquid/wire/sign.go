@@ -160,7 +160,7 @@ func Recover(digest common.Hash, s Signature) (common.Address, error) {
 	}
 	pub, err := crypto.SigToPub(digest.Bytes(), raw)
 	if err != nil {
-		return common.Address{}, fmt.Errorf("%w: %v", ErrBadSignature, err)
+		return common.Address{}, fmt.Errorf("%w: %w", ErrBadSignature, err)
 	}
 	return crypto.PubkeyToAddress(*pub), nil
 }
