@@ -75,7 +75,7 @@ func TestACLLinesInDocs(t *testing.T) {
 
 	view, err := pending.NewReader(inv).Read(ctx, account, nil)
 	require.NoError(t, err)
-	require.Len(t, view.Legs, 1)
+	require.Len(t, view.Legs(), 1)
 	require.Equal(t, "8", amount(t, view, 1, "USDC"))
 
 	key := mustKey(t, account)

@@ -52,30 +52,37 @@ func DecodeLeg(field, value string) (Leg, error) {
 }
 
 func decodeLeg(field, value string, a *amounts) (Leg, error) {
+	var l Leg
+	err := decodeLegInto(&l, field, value, a)
+	return l, err
+}
+
+// decodeLegInto decodes into *l, so that Parse fills its slice in place instead of copying legs.
+func decodeLegInto(l *Leg, field, value string, a *amounts) error {
 	i := strings.IndexByte(field, ':')
 	if i < 0 {
-		return Leg{}, fmt.Errorf("%w: field %q is neither asof:<chain> nor <intent>:<leg>", ErrMalformed, field)
+		return fmt.Errorf("%w: field %q is neither asof:<chain> nor <intent>:<leg>", ErrMalformed, field)
 	}
-	l, fast := decodeFast(value, a)
+	fast := decodeFast(l, value, a)
 	if !fast {
 		var err error
-		if l, err = decodeSlow(value); err != nil {
-			return Leg{}, fmt.Errorf("%w: field %q: %v", ErrMalformed, field, err)
+		if *l, err = decodeSlow(value); err != nil {
+			return fmt.Errorf("%w: field %q: %v", ErrMalformed, field, err)
 		}
 	}
 	l.Name = field[i+1:]
 	if field[:i] != l.IntentID {
-		return Leg{}, fmt.Errorf("%w: field %q holds intent %q", ErrMalformed, field, l.IntentID)
+		return fmt.Errorf("%w: field %q holds intent %q", ErrMalformed, field, l.IntentID)
 	}
 	// The fast path has checked every value it read against the limits Validate applies; only the
 	// leg name (from the field) and the chain id are left.
 	if fast && l.ChainID != 0 && len(l.Name) <= maxNameLen && l.Name != "" && validName(l.Name) {
-		return l, nil
+		return nil
 	}
 	if err := l.Validate(); err != nil {
-		return Leg{}, fmt.Errorf("%w: field %q: %v", ErrMalformed, field, err)
+		return fmt.Errorf("%w: field %q: %v", ErrMalformed, field, err)
 	}
-	return l, nil
+	return nil
 }
 
 type cursor struct {
@@ -134,9 +141,10 @@ func (c *cursor) name() string {
 	return ""
 }
 
-func decodeFast(v string, a *amounts) (Leg, bool) {
+// decodeFast decodes the canonical form into *l and reports whether it could; when it cannot, *l
+// is left partly written and the caller decodes again on the slow path.
+func decodeFast(l *Leg, v string, a *amounts) bool {
 	c := cursor{s: v, ok: true}
-	var l Leg
 	c.lit(`{"chainId":`)
 	l.ChainID = c.num()
 	c.lit(`,"token":"`)
@@ -155,15 +163,13 @@ func decodeFast(v string, a *amounts) (Leg, bool) {
 	ms := c.num()
 	c.lit(`}`)
 	if !c.ok || c.i != len(v) || dec > 255 {
-		return Leg{}, false
+		return false
 	}
 	l.Decimals = uint8(dec)
 	l.UpdatedAt = time.UnixMilli(int64(ms)).UTC()
 	var ok bool
-	if l.Amount, ok = a.parse(amount); !ok {
-		return Leg{}, false
-	}
-	return l, true
+	l.Amount, ok = a.parse(amount)
+	return ok
 }
 
 func decodeSlow(v string) (Leg, error) {
@@ -210,27 +216,53 @@ func decodeSlow(v string) (Leg, error) {
 type amounts struct {
 	ints  []big.Int
 	words []big.Word
+	// scratch makes every parse return the same Int over the same words, for callers that only
+	// add the amount somewhere else.
+	scratch    bool
+	scratchInt big.Int
 }
 
 func newAmounts(n int) *amounts {
 	return &amounts{ints: make([]big.Int, 0, n), words: make([]big.Word, 0, 2*n)}
 }
 
+func newScratchAmount() *amounts { return &amounts{scratch: true, words: make([]big.Word, 0, 4)} }
+
 func (a *amounts) newInt() *big.Int {
-	if a == nil || len(a.ints) == cap(a.ints) {
+	switch {
+	case a == nil || (!a.scratch && len(a.ints) == cap(a.ints)):
 		return new(big.Int)
+	case a.scratch:
+		return &a.scratchInt
 	}
 	a.ints = a.ints[:len(a.ints)+1]
 	return &a.ints[len(a.ints)-1]
 }
 
 func (a *amounts) newWords(n int) []big.Word {
-	if a == nil || cap(a.words)-len(a.words) < n {
+	switch {
+	case a == nil:
+		return make([]big.Word, n)
+	case a.scratch:
+		if cap(a.words) < n {
+			a.words = make([]big.Word, n)
+		}
+		return a.words[:n]
+	case cap(a.words)-len(a.words) < n:
 		return make([]big.Word, n)
 	}
 	w := a.words[len(a.words) : len(a.words)+n : len(a.words)+n]
 	a.words = a.words[:len(a.words)+n]
 	return w
+}
+
+// digits returns the value of up to 19 decimal digits, already checked.
+func digits(d string) uint64 {
+	var n uint64
+	for i := 0; i < len(d); i++ {
+		n = n*10 + uint64(d[i]-'0')
+	}
+	return n
 }
 
 // pow10 holds 10^0 … 10^19.
@@ -259,18 +291,26 @@ func (a *amounts) parse(s string) (*big.Int, bool) {
 		}
 	}
 	x := a.newInt()
-	if bits.UintSize != 64 {
+	switch {
+	case bits.UintSize != 64:
 		x.SetString(d, 10)
-	} else {
+	case len(d) <= 19:
+		w := a.newWords(1)
+		w[0] = big.Word(digits(d))
+		x.SetBits(w)
+	case len(d) <= 38: // hi·10^19 + lo, at most 2^127: two words
+		hi, lo := bits.Mul64(digits(d[:len(d)-19]), pow10[19])
+		var c uint64
+		lo, c = bits.Add64(lo, digits(d[len(d)-19:]), 0)
+		w := a.newWords(2)
+		w[0], w[1] = big.Word(lo), big.Word(hi+c)
+		x.SetBits(w)
+	default:
 		// Base 10^19 chunks into 64-bit words: words = words·10^n + chunk.
-		ws := make([]uint64, 0, 4)
+		ws := make([]uint64, 0, len(d)/19+1)
 		for i := 0; i < len(d); {
 			n := min(19, len(d)-i)
-			var chunk uint64
-			for _, ch := range []byte(d[i : i+n]) {
-				chunk = chunk*10 + uint64(ch-'0')
-			}
-			carry := chunk
+			carry := digits(d[i : i+n])
 			for j := range ws {
 				hi, lo := bits.Mul64(ws[j], pow10[n])
 				var c uint64

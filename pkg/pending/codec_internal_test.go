@@ -21,7 +21,8 @@ func TestFastAndSlowDecodeAgree(t *testing.T) {
 				UntilBlock: 42, State: StateSettled, UpdatedAt: time.UnixMilli(1764000000123).UTC()}
 			v, err := EncodeLeg(l)
 			require.NoError(t, err)
-			fast, ok := decodeFast(v, nil)
+			var fast Leg
+			ok = decodeFast(&fast, v, nil)
 			require.True(t, ok, "the canonical form must take the fast path: %s", v)
 			slow, err := decodeSlow(v)
 			require.NoError(t, err)
@@ -39,7 +40,8 @@ func FuzzDecodeLeg(f *testing.F) {
 	f.Add(`{"chainId":01,"token":"USDT","amount":"5","decimals":18,"untilBlock":0,"intentId":"i1","state":"x","updatedAt":1}`)
 	f.Add(`{ "token":"USDT","chainId":56,"amount":"-0","decimals":18,"untilBlock":0,"intentId":"i1","state":"x","updatedAt":1}`)
 	f.Fuzz(func(t *testing.T, v string) {
-		fast, fastOK := decodeFast(v, nil)
+		var fast Leg
+		fastOK := decodeFast(&fast, v, nil)
 		slow, slowErr := decodeSlow(v)
 		if fastOK {
 			require.NoError(t, slowErr, "fast path accepted what encoding/json rejects: %s", v)
@@ -54,4 +56,38 @@ func FuzzDecodeLeg(f *testing.F) {
 			require.Equal(t, l, back)
 		}
 	})
+}
+
+func TestParseAmountEveryLength(t *testing.T) {
+	t.Parallel()
+	allocators := map[string]func() *amounts{
+		"nil":     func() *amounts { return nil },
+		"slab":    func() *amounts { return newAmounts(4) },
+		"scratch": newScratchAmount,
+	}
+	for name, alloc := range allocators {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			a := alloc()
+			for n := 1; n <= 80; n++ {
+				for _, fill := range []byte{'9', '1', '7'} {
+					d := []byte{fill}
+					for len(d) < n {
+						d = append(d, byte('0'+(len(d)*7+int(fill))%10))
+					}
+					for _, s := range []string{string(d), "-" + string(d)} {
+						want, ok := new(big.Int).SetString(s, 10)
+						require.True(t, ok)
+						got, ok := a.parse(s)
+						require.True(t, ok, s)
+						require.Equal(t, 0, want.Cmp(got), "%s parsed as %s", s, got)
+					}
+				}
+			}
+			for _, bad := range []string{"", "-", "-0", "00", "01", "+1", "1.0", "1e3", " 1", "1_000", "٣"} {
+				_, ok := a.parse(bad)
+				require.False(t, ok, "%q", bad)
+			}
+		})
+	}
 }

@@ -49,7 +49,7 @@ type fixtureTotal struct {
 }
 
 func toFixtureView(v pending.View) *fixtureView {
-	out := &fixtureView{Legs: len(v.Legs), Chains: map[string]fixtureChain{}}
+	out := &fixtureView{Legs: len(v.Legs()), Chains: map[string]fixtureChain{}}
 	for id, c := range v.Chains {
 		fc := fixtureChain{AsOf: c.AsOf, Block: c.Block, Ahead: c.Ahead, Tokens: map[string]fixtureTotal{}}
 		for tok, tot := range c.Tokens {

@@ -269,9 +269,9 @@ func (m *model) checkAt(step int, blocks map[uint64]uint64) {
 
 	// Raw legs: exactly the model's live legs, each once.
 	live := m.legs(func(*mleg) bool { return true })
-	require.Len(t, view.Legs, len(live), msg)
+	require.Len(t, view.Legs(), len(live), msg)
 	seen := map[string]bool{}
-	for _, l := range view.Legs {
+	for _, l := range view.Legs() {
 		require.False(t, seen[l.Field()], "leg %s twice: %s", l.Field(), msg)
 		seen[l.Field()] = true
 		ml := m.intents[l.IntentID].legs[l.Name]

@@ -14,8 +14,10 @@ type View struct {
 	Account string
 	// Chains holds every chain that has a leg, an asOf, or a block the reader asked about.
 	Chains map[uint64]ChainView
-	// Legs are the raw legs, for tools, in no particular order (SortLegs orders them).
-	Legs []Leg
+
+	// fields is the hash the view was built from; Legs decodes it on demand, so that readers who
+	// want totals only (the inventory client) pay for no leg structs.
+	fields map[string]string
 }
 
 // ChainView is one chain of a View.
@@ -55,65 +57,93 @@ func (v View) Total(chainID uint64, token string) (Total, bool) {
 	return t, ok
 }
 
+// Legs returns the raw legs, for tools, sorted by intent id then leg name. Parse has already
+// checked every one of them.
+func (v View) Legs() []Leg {
+	legs := make([]Leg, 0, len(v.fields))
+	amts := newAmounts(len(v.fields))
+	for f, val := range v.fields {
+		if strings.HasPrefix(f, asOfPrefix) {
+			continue
+		}
+		var l Leg
+		if err := decodeLegInto(&l, f, val, amts); err == nil {
+			legs = append(legs, l)
+		}
+	}
+	slices.SortFunc(legs, func(a, b Leg) int {
+		if c := strings.Compare(a.IntentID, b.IntentID); c != 0 {
+			return c
+		}
+		return strings.Compare(a.Name, b.Name)
+	})
+	return legs
+}
+
 // Parse builds a View from the fields of an account's ledger hash as HGETALL returns them. blocks
 // maps a chain id to the block the reader's balance was read at; a chain missing from blocks (or a
 // nil map) is evaluated at its asOf. Parse is what Reader.Read does after its one round trip; it
 // is exported for programs that fetch the hash themselves, e.g. many accounts in one pipeline.
+// The View keeps fields (for Legs): do not modify the map afterwards.
 func Parse(account string, fields map[string]string, blocks map[uint64]uint64) (View, error) {
 	acct, err := NormalizeAccount(account)
 	if err != nil {
 		return View{}, err
 	}
-	v := View{Account: acct, Chains: make(map[uint64]ChainView, 4)}
-	asOf := make(map[uint64]uint64, 4)
-	legs := make([]Leg, 0, len(fields))
-	amts := newAmounts(len(fields))
+	v := View{Account: acct, Chains: make(map[uint64]ChainView, 8), fields: fields}
+
+	// First the asOf fields, so that each chain knows where it stands before any leg is added.
 	for f, val := range fields {
-		if strings.HasPrefix(f, asOfPrefix) {
-			chain, err1 := parseSafeUint(f[len(asOfPrefix):])
-			block, err2 := parseSafeUint(val)
-			if err1 != nil || err2 != nil || chain == 0 {
-				return View{}, fmt.Errorf("%w: account %s: field %q = %q is not asof:<chain id> = <block>", ErrMalformed, acct, f, val)
-			}
-			asOf[chain] = block
+		if !strings.HasPrefix(f, asOfPrefix) {
 			continue
 		}
-		l, err := decodeLeg(f, val, amts)
-		if err != nil {
-			return View{}, fmt.Errorf("account %s: %w", acct, err)
+		chain, err1 := parseSafeUint(f[len(asOfPrefix):])
+		block, err2 := parseSafeUint(val)
+		if err1 != nil || err2 != nil || chain == 0 {
+			return View{}, fmt.Errorf("%w: account %s: field %q = %q is not asof:<chain id> = <block>", ErrMalformed, acct, f, val)
 		}
-		legs = append(legs, l)
-	}
-	v.Legs = legs
-
-	chain := func(id uint64) ChainView {
-		cv, ok := v.Chains[id]
-		if !ok {
-			cv.AsOf = asOf[id]
-			cv.Block = cv.AsOf
-			if b, given := blocks[id]; given {
-				cv.Block = b
-			}
-			cv.Ahead = cv.Block > cv.AsOf
-			cv.Tokens = make(map[string]Total, 2)
-			v.Chains[id] = cv
-		}
-		return cv
-	}
-	for id := range asOf {
-		chain(id)
+		v.Chains[chain] = newChainView(block, blocks, chain)
 	}
 	for id := range blocks {
-		chain(id)
+		if _, ok := v.Chains[id]; !ok {
+			v.Chains[id] = newChainView(0, blocks, id)
+		}
 	}
-	for i := range legs {
-		l := &legs[i]
-		cv := chain(l.ChainID)
-		t, ok := cv.Tokens[l.Token]
-		if !ok {
-			t = Total{Amount: new(big.Int), Decimals: l.Decimals, Withheld: new(big.Int)}
-			cv.Tokens[l.Token] = t
-		} else if t.Decimals != l.Decimals {
+
+	// Then every leg, decoded into one scratch Leg and amount: nothing is kept but the sums.
+	var (
+		l       Leg
+		amt     = newScratchAmount()
+		t       Total
+		cv      ChainView
+		have    bool
+		lastKey struct {
+			chain uint64
+			token string
+		}
+	)
+	for f, val := range fields {
+		if strings.HasPrefix(f, asOfPrefix) {
+			continue
+		}
+		if err := decodeLegInto(&l, f, val, amt); err != nil {
+			return View{}, fmt.Errorf("account %s: %w", acct, err)
+		}
+		// Legs of one (chain, token) often come in runs; keep the last accumulator at hand.
+		if !have || lastKey.chain != l.ChainID || lastKey.token != l.Token {
+			var ok bool
+			if cv, ok = v.Chains[l.ChainID]; !ok {
+				cv = newChainView(0, blocks, l.ChainID)
+				v.Chains[l.ChainID] = cv
+			}
+			if t, ok = cv.Tokens[l.Token]; !ok {
+				t = Total{Amount: new(big.Int), Decimals: l.Decimals, Withheld: new(big.Int)}
+				cv.Tokens[l.Token] = t
+			}
+			have = true
+			lastKey.chain, lastKey.token = l.ChainID, l.Token
+		}
+		if t.Decimals != l.Decimals {
 			return View{}, fmt.Errorf("%w: account %s: chain %d token %s has legs with %d and %d decimals",
 				ErrMalformed, acct, l.ChainID, l.Token, t.Decimals, l.Decimals)
 		}
@@ -131,15 +161,13 @@ func Parse(account string, fields map[string]string, blocks map[uint64]uint64) (
 	return v, nil
 }
 
-// SortLegs orders v.Legs by intent id, then leg name. Read leaves them in hash
-// order because sorting costs a read of 100 legs about a quarter of its decoding time.
-func (v View) SortLegs() {
-	slices.SortFunc(v.Legs, func(a, b Leg) int {
-		if c := strings.Compare(a.IntentID, b.IntentID); c != 0 {
-			return c
-		}
-		return strings.Compare(a.Name, b.Name)
-	})
+func newChainView(asOf uint64, blocks map[uint64]uint64, chain uint64) ChainView {
+	cv := ChainView{AsOf: asOf, Block: asOf, Tokens: make(map[string]Total, 2)}
+	if b, given := blocks[chain]; given {
+		cv.Block = b
+	}
+	cv.Ahead = cv.Block > cv.AsOf
+	return cv
 }
 
 // parseSafeUint parses a canonical decimal integer no larger than MaxSafeInteger.

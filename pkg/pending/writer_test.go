@@ -29,10 +29,10 @@ func TestAcceptIsAtomicAndIdempotent(t *testing.T) {
 
 	view, err := e.r.Read(ctx, e.account, nil)
 	require.NoError(t, err)
-	require.Len(t, view.Legs, 2)
+	require.Len(t, view.Legs(), 2)
 	require.Equal(t, "-1000", amount(t, view, 56, "USDT"))
 	require.Equal(t, "990", amount(t, view, 42161, "USDC"))
-	require.Equal(t, time.UnixMilli(1764000000000).UTC(), view.Legs[0].UpdatedAt, "the writer's clock stamps updatedAt")
+	require.Equal(t, time.UnixMilli(1764000000000).UTC(), view.Legs()[0].UpdatedAt, "the writer's clock stamps updatedAt")
 
 	// A replay with other legs and another record writes nothing.
 	created, err = e.w.Accept(ctx, e.account, "i1", []byte("rec-2"), []pending.Leg{leg("src", 56, "USDT", -5, 18, 0)})
@@ -44,9 +44,7 @@ func TestAcceptIsAtomicAndIdempotent(t *testing.T) {
 	require.Equal(t, uint64(1), v)
 	again, err := e.r.Read(ctx, e.account, nil)
 	require.NoError(t, err)
-	view.SortLegs()
-	again.SortLegs()
-	require.Equal(t, view.Legs, again.Legs)
+	require.Equal(t, view.Legs(), again.Legs())
 }
 
 func TestAcceptRejectsInvalidInputAndWritesNothing(t *testing.T) {
@@ -120,8 +118,7 @@ func TestUpdateCompareAndSet(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, "-1000", amount(t, view, 56, "USDT"), "block 499 < untilBlock 500: the debit counts")
 	require.Equal(t, "990", amount(t, view, 42161, "USDC"))
-	view.SortLegs()
-	src := view.Legs[1]
+	src := view.Legs()[1]
 	require.Equal(t, "src", src.Name)
 	require.Equal(t, time.UnixMilli(1764000001000).UTC(), src.UpdatedAt)
 
@@ -137,7 +134,7 @@ func TestUpdateCompareAndSet(t *testing.T) {
 	require.Equal(t, "deposit_mined", string(rec))
 	view, err = e.r.Read(ctx, e.account, nil)
 	require.NoError(t, err)
-	require.Len(t, view.Legs, 1)
+	require.Len(t, view.Legs(), 1)
 	require.Equal(t, "985", amount(t, view, 42161, "USDC"))
 
 	_, err = e.w.Update(ctx, e.account, "missing", 1, nil, nil)
@@ -225,7 +222,7 @@ func TestGCRemovesOnlyPassedLegsAfterRetention(t *testing.T) {
 	require.Equal(t, 1, n, "the settled debit goes; the open credit stays")
 	view, err := e.r.Read(ctx, e.account, nil)
 	require.NoError(t, err)
-	require.Len(t, view.Legs, 2)
+	require.Len(t, view.Legs(), 2)
 	ttl, err := e.rdb.PTTL(ctx, mustIntentKey(t, e.account, "i1")).Result()
 	require.NoError(t, err)
 	require.Less(t, ttl, time.Duration(0), "the record keeps no TTL while a leg is left")
@@ -247,8 +244,8 @@ func TestGCRemovesOnlyPassedLegsAfterRetention(t *testing.T) {
 
 	view, err = e.r.Read(ctx, e.account, nil)
 	require.NoError(t, err)
-	require.Len(t, view.Legs, 1)
-	require.Equal(t, "i2", view.Legs[0].IntentID, "another intent's open leg is never touched")
+	require.Len(t, view.Legs(), 1)
+	require.Equal(t, "i2", view.Legs()[0].IntentID, "another intent's open leg is never touched")
 	require.Equal(t, "-7", amount(t, view, 56, "USDT"))
 }
 
