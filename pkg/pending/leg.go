@@ -73,6 +73,3 @@ func (l Leg) Validate() error {
 	}
 	return nil
 }
-
-// InEffect reports whether a reader whose balance was read at block b counts the leg.
-func (l Leg) InEffect(b uint64) bool { return l.UntilBlock == 0 || b < l.UntilBlock }
