@@ -29,6 +29,14 @@
 // Withheld). That total never exceeds the true one, whatever reached the chain after asOf, and
 // never counts a leg twice. A reader that gives no block for a chain is evaluated at its asOf.
 //
+// # Reading
+//
+// Reader.Read makes one HGETALL and returns a View: per chain its AsOf, the Block the rule was
+// applied at, the Ahead flag, and per token the signed Total (Amount, Decimals, Withheld). Parse
+// does the same for a hash fetched by the caller (several accounts in one pipeline, say).
+// View.Legs decodes the raw legs on demand for tools; totals alone allocate nothing per leg, so a
+// read of 100 legs costs little more than the HGETALL itself (BenchmarkLedgerRead100).
+//
 // # Guarantees and failures
 //
 // Writes are atomic Lua scripts on one account's keys. Accept stores the intent record only if
