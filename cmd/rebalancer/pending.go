@@ -165,7 +165,7 @@ func printPending(w io.Writer, v pending.View, withLegs bool) error {
 	fmt.Fprintf(w, "\nlegs\n")
 	tw = tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "INTENT\tLEG\tCHAIN\tTOKEN\tAMOUNT\tUNTIL BLOCK\tSTATE\tUPDATED")
-	for _, l := range v.Legs {
+	for _, l := range v.Legs() {
 		fmt.Fprintf(tw, "%s\t%s\t%d\t%s\t%s\t%d\t%s\t%s\n", l.IntentID, l.Name, l.ChainID, l.Token, formatUnits(l.Amount, l.Decimals), l.UntilBlock, l.State, l.UpdatedAt.UTC().Format(time.RFC3339))
 	}
 	return tw.Flush()
@@ -204,7 +204,7 @@ func printPendingJSON(w io.Writer, v pending.View, withLegs bool) error {
 		out.Chains = append(out.Chains, jc)
 	}
 	if withLegs {
-		for _, l := range v.Legs {
+		for _, l := range v.Legs() {
 			s, err := pending.EncodeLeg(l)
 			if err != nil {
 				return err

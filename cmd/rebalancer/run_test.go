@@ -4,9 +4,12 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"os"
 	"testing"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/rebalancer-dev/rebalancer/internal/config"
 )
 
 func TestHelpListsEveryTarget(t *testing.T) {
@@ -46,4 +49,29 @@ func TestUnfinishedTargetsFailPlainly(t *testing.T) {
 		require.False(t, errors.Is(err, errUsage), name)
 		require.Contains(t, err.Error(), "nothing was done", name)
 	}
+}
+
+func TestConfigCheck(t *testing.T) {
+	dir := t.TempDir()
+	good := dir + "/good.yaml"
+	require.NoError(t, os.WriteFile(good, config.DevnetYAML(), 0o600))
+	var out, errOut bytes.Buffer
+	require.NoError(t, run(context.Background(), []string{"config", "check", good}, &out, &errOut))
+	require.Contains(t, out.String(), "ok (network devnet")
+
+	bad := dir + "/bad.yaml"
+	require.NoError(t, os.WriteFile(bad, []byte("network: devnet\naccounts: [\"0xnope\"]\n"), 0o600))
+	err := run(context.Background(), []string{"config", "check", bad}, &out, &errOut)
+	require.Error(t, err)
+	require.Contains(t, err.Error(), "accounts[0]", "the error names the field")
+
+	err = run(context.Background(), []string{"config", "check"}, &out, &errOut)
+	require.ErrorIs(t, err, errUsage)
+}
+
+func TestServiceTargetsRequireConfig(t *testing.T) {
+	var out, errOut bytes.Buffer
+	err := run(context.Background(), []string{"balancewatcher"}, &out, &errOut)
+	require.Error(t, err)
+	require.Contains(t, err.Error(), "--config")
 }
