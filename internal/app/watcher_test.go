@@ -3,8 +3,8 @@ package app_test
 import (
 	"context"
 	"fmt"
-	"math/big"
 	"io"
+	"math/big"
 	"net/http"
 	"testing"
 	"time"
