@@ -59,6 +59,10 @@ type Config struct {
 	Funded []common.Address
 	// GasFunds is the ETH (wei) per funded address; nil means 1,000,000 ETH.
 	GasFunds *big.Int
+	// ListenAddr is where the first endpoint listens; empty means
+	// 127.0.0.1 at a free port. A devnet whose services run as separate
+	// processes may fix it (e.g. "127.0.0.1:8545") to write their config.
+	ListenAddr string
 }
 
 // Chain is a running simulated chain. Its methods are safe for concurrent use.
@@ -115,7 +119,7 @@ func New(cfg Config) (*Chain, error) {
 	if err := c.startNode(alloc); err != nil {
 		return nil, fmt.Errorf("simchain %d: start node: %w", cfg.ChainID, err)
 	}
-	if _, err := c.AddEndpoint(); err != nil {
+	if _, err := c.addEndpoint(cfg.ListenAddr); err != nil {
 		_ = c.Close()
 		return nil, err
 	}
@@ -195,8 +199,13 @@ func (c *Chain) startNode(alloc types.GenesisAlloc) error {
 
 // AddEndpoint serves the same node on one more HTTP port, with its own
 // faults, for fail-over tests. It returns the endpoint's URL.
-func (c *Chain) AddEndpoint() (string, error) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+func (c *Chain) AddEndpoint() (string, error) { return c.addEndpoint("") }
+
+func (c *Chain) addEndpoint(addr string) (string, error) {
+	if addr == "" {
+		addr = "127.0.0.1:0"
+	}
+	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return "", fmt.Errorf("simchain %d: listen: %w", c.cfg.ChainID, err)
 	}

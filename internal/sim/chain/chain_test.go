@@ -5,6 +5,7 @@ import (
 	"errors"
 	"math/big"
 	"net/http"
+	"strings"
 	"testing"
 	"time"
 
@@ -479,4 +480,19 @@ func TestStartAll(t *testing.T) {
 
 	_, err = StartAll([]Config{{ChainID: 7}, {ChainID: 7}})
 	require.ErrorIs(t, err, ErrInvalidConfig)
+}
+
+func TestListenAddr(t *testing.T) {
+	// Find a free port, release it, and ask the chain to listen there.
+	probe := newChain(t, Config{ChainID: 2})
+	addr := strings.TrimPrefix(probe.RPCURL(), "http://")
+	require.NoError(t, probe.Close())
+	c := newChain(t, Config{ChainID: 3, ListenAddr: addr})
+	require.Equal(t, "http://"+addr, c.RPCURL())
+	id, err := dial(t, c.RPCURL()).ChainID(context.Background())
+	require.NoError(t, err)
+	require.Equal(t, uint64(3), id.Uint64())
+
+	_, err = New(Config{ChainID: 4, ListenAddr: addr})
+	require.Error(t, err, "the address is taken")
 }
