@@ -1,0 +1,42 @@
+// Package planner decides rebalance intents (DESIGN §6): a pure, deterministic core fed by a
+// state folded from the REBAL stream, a service that runs it on each relevant input and publishes
+// intents with deterministic ids, and the operator commands plan and replay.
+//
+// State. State folds the stream in order: the latest snapshot per (account, location) and its
+// health (a gap, a reorg or a changed hash makes a location unhealthy until a clean contiguous
+// snapshot follows), ledger watermarks, intents and execution updates, control commands. "Now" is
+// the latest producer time in the stream, never the wall clock, so staleness, cooldowns and
+// deadlines replay identically. Intents the planner decides count as in flight at once, through
+// their own expected legs (source debit, destination credit, until block 0), until execution
+// updates replace them; an intent that nobody accepted by its deadline stops counting.
+//
+// Virtual balances. For a location whose snapshot is at block b and whose ledger watermark is
+// asOf, the balance is the snapshot plus the legs in effect at b (untilBlock 0 or b < untilBlock).
+// When b > asOf the ledger may not yet record a deposit or landing the chain already shows, so the
+// core keeps a range: lo counts every debit and no unconfirmed credit (used for excesses), hi the
+// reverse (used for deficits). A move is never counted twice: the planner never spends money that
+// may be gone, and never refills a deficit that may already be refilled. planner.aheadOfLedger
+// "wait" instead leaves such locations out until the watermark catches up.
+//
+// Decision core. Plan is a pure function of (Policy, CostModel, State, account, Basis). Deficits
+// (below threshold, up to target) and excesses (above max, down to target), or per-token totals in
+// aggregate mode, are matched by a solver that fills the most of tier 1, then tier 2, ..., at the
+// least total cost: proportional costs (trade fee, spread against the fair price, latency) and
+// fixed costs per intent (gas, withdrawal fee). It is a branch and bound over the candidate routes
+// whose bounds are min-cost flows (successive shortest paths, exact integers); fixed costs,
+// minimum sizes and per-venue intent counts are handled exactly. Each candidate's minimum size is
+// raised so that its fixed cost keeps it within the fee bound: a tiny transfer never pays a large
+// fixed fee. A venue's notional cap is enforced exactly as a constraint but, when it binds, by
+// trimming the venue's dearest intents; such a plan (and one cut short by the search budget) is
+// marked unproven in its Record. Fail closed: a stale, gapped or reorged location, a venue with
+// no fresh snapshot, a paused venue, takes part in nothing. No feasible match yields no intent and
+// a Record naming the cap or cost that ruled out each candidate.
+//
+// Amounts are *big.Int base units at the edges; inside the solver they are int64 units of the
+// config's common value (ValueDecimals, rounded down for what we have and up for what we pay) and
+// rates are integers in 1e-9 rounded up. No floating point is used anywhere.
+//
+// Ids. An intent's id is the hex SHA-256 of the config hash, the basis sequence, the account,
+// venue, route and amount; its time is the basis event's producer time and its deadline that plus
+// planner.intentTTL. Replaying the same stream with the same config yields the same bytes.
+package planner

@@ -1,0 +1,490 @@
+package planner
+
+import (
+	"math"
+	"math/big"
+
+	"github.com/rebalancer-dev/rebalancer/internal/config"
+)
+
+// rateScale is the precision of per-unit costs inside the solver: rates are held in units of
+// 1e-9 of the amount, rounded up (costs are rounded against us).
+const rateScale = 1_000_000_000
+
+// tierWeight is the reward per unit filled for each tier; tier 1 weighs most. A unit of flow
+// always fills exactly one destination, so rewards that differ by more than any path's cost make
+// the solver's single objective lexicographic: fill tier 1, then tier 2, ..., then spend least.
+func tierWeight(tier int) int64 { return int64(config.MaxTier+1-tier) * 1e16 }
+
+// arcSpec is one candidate intent: source i to sink j through a venue, in value units.
+type arcSpec struct {
+	src, dst, venue int
+	rate            int64 // cost per unit, in 1/rateScale
+	fixed           int64 // fixed cost per intent, value units
+	lo, hi          int64 // allowed size when used
+}
+
+// flowProblem is the matching problem in value units (the config's common unit at
+// ValueDecimals).
+type flowProblem struct {
+	supply   []int64 // per source: excess available
+	demand   []int64 // per sink: deficit
+	tier     []int   // per sink
+	arcs     []arcSpec
+	maxCount []int   // per venue: intents it may still take
+	maxValue []int64 // per venue: notional it may still take
+}
+
+// objective orders plans: more filled in tier 1, then tier 2 ..., then lower cost.
+type objective struct {
+	fill [config.MaxTier]int64
+	cost *big.Int // in 1/rateScale value units
+}
+
+func (a objective) better(b objective) bool {
+	for t := range a.fill {
+		if a.fill[t] != b.fill[t] {
+			return a.fill[t] > b.fill[t]
+		}
+	}
+	return a.cost.Cmp(b.cost) < 0
+}
+
+// flowSolution is the solver's answer.
+type flowSolution struct {
+	flow []int64 // per arc
+	obj  objective
+	// proven says the plan is optimal for the model; false when the node budget ran out or a
+	// venue's notional cap had to be enforced by trimming.
+	proven bool
+	nodes  int
+}
+
+// evaluate computes the true objective of a flow.
+func (p *flowProblem) evaluate(flow []int64) objective {
+	o := objective{cost: new(big.Int)}
+	var fixed int64
+	var tmp big.Int
+	for a, x := range flow {
+		if x == 0 {
+			continue
+		}
+		arc := p.arcs[a]
+		o.fill[p.tier[arc.dst]-1] += x
+		tmp.SetInt64(arc.rate)
+		tmp.Mul(&tmp, big.NewInt(x))
+		o.cost.Add(o.cost, &tmp)
+		fixed += arc.fixed
+	}
+	tmp.SetInt64(fixed)
+	tmp.Mul(&tmp, big.NewInt(rateScale))
+	o.cost.Add(o.cost, &tmp)
+	return o
+}
+
+// feasible reports whether flow respects every constraint of the model.
+func (p *flowProblem) feasible(flow []int64) bool {
+	out := make([]int64, len(p.supply))
+	in := make([]int64, len(p.demand))
+	count := make([]int, len(p.maxCount))
+	value := make([]int64, len(p.maxValue))
+	for a, x := range flow {
+		if x == 0 {
+			continue
+		}
+		arc := p.arcs[a]
+		if x < arc.lo || x > arc.hi {
+			return false
+		}
+		out[arc.src] += x
+		in[arc.dst] += x
+		count[arc.venue]++
+		value[arc.venue] += x
+	}
+	for i := range out {
+		if out[i] > p.supply[i] {
+			return false
+		}
+	}
+	for j := range in {
+		if in[j] > p.demand[j] {
+			return false
+		}
+	}
+	for v := range count {
+		if count[v] > p.maxCount[v] || value[v] > p.maxValue[v] {
+			return false
+		}
+	}
+	return true
+}
+
+// arc states during branch and bound.
+const (
+	arcFree int8 = iota
+	arcOpen
+	arcClosed
+)
+
+// defaultNodeBudget bounds branch and bound; past it the best plan found is returned, marked
+// unproven.
+const defaultNodeBudget = 4000
+
+// solve finds the plan with the best objective: branch and bound over which candidate intents
+// are used, each node's bound a min-cost flow in which a free arc's fixed cost is spread over its
+// largest possible size (the convex envelope, a lower bound) and minimum sizes and venue counts
+// are relaxed. A node whose flow violates a minimum, a count or carries an undercharged fixed cost
+// branches on that arc (closed, or open with its minimum and full fixed cost).
+func solve(p *flowProblem, budget int) flowSolution {
+	if budget <= 0 {
+		budget = defaultNodeBudget
+	}
+	s := &bnb{p: p, budget: budget}
+	s.best = flowSolution{flow: make([]int64, len(p.arcs)), proven: true}
+	s.best.obj = p.evaluate(s.best.flow)
+	states := make([]int8, len(p.arcs))
+	for a, arc := range p.arcs {
+		if arc.lo > arc.hi || arc.hi <= 0 || p.maxCount[arc.venue] <= 0 || p.maxValue[arc.venue] < arc.lo {
+			states[a] = arcClosed
+		}
+	}
+	s.node(states)
+	s.best.nodes = s.nodes
+	if s.nodes > s.budget {
+		s.best.proven = false
+	}
+	if s.trimmed {
+		s.best.proven = false
+	}
+	return s.best
+}
+
+type bnb struct {
+	p       *flowProblem
+	budget  int
+	nodes   int
+	best    flowSolution
+	trimmed bool
+}
+
+func (s *bnb) node(states []int8) {
+	s.nodes++
+	if s.nodes > s.budget {
+		return
+	}
+	p := s.p
+	// Open arcs must fit the venue counts and values on their own.
+	count := make([]int, len(p.maxCount))
+	for a, st := range states {
+		if st == arcOpen {
+			count[p.arcs[a].venue]++
+		}
+	}
+	for v := range count {
+		if count[v] > p.maxCount[v] {
+			return
+		}
+	}
+	flow, bound, ok := s.relax(states)
+	if !ok || !bound.better(s.best.obj) {
+		return
+	}
+	// Find what keeps the relaxed flow from being a plan of equal cost.
+	branch := -1
+	gap := false
+	count = make([]int, len(p.maxCount))
+	value := make([]int64, len(p.maxValue))
+	for a, x := range flow {
+		if x > 0 || states[a] == arcOpen {
+			count[p.arcs[a].venue]++
+			value[p.arcs[a].venue] += x
+		}
+	}
+	for a, x := range flow {
+		if states[a] != arcFree || x == 0 {
+			continue
+		}
+		arc := p.arcs[a]
+		if x < arc.lo {
+			branch = a
+			break
+		}
+		if count[arc.venue] > p.maxCount[arc.venue] && branch < 0 {
+			branch = a
+		}
+		if arc.fixed > 0 && x < arc.hi {
+			gap = true
+			if branch < 0 {
+				branch = a
+			}
+		}
+	}
+	if p.feasible(flow) {
+		if obj := p.evaluate(flow); obj.better(s.best.obj) {
+			s.best.flow, s.best.obj = flow, obj
+		}
+		if !gap {
+			return
+		}
+	} else if branch < 0 {
+		// Only a venue's notional cap is broken: trim to a feasible plan (an upper bound) and
+		// stop here; the plan is then not proven optimal.
+		if t := p.trim(flow); t != nil {
+			if obj := p.evaluate(t); obj.better(s.best.obj) {
+				s.best.flow, s.best.obj = t, obj
+			}
+		}
+		s.trimmed = true
+		return
+	}
+	if branch < 0 {
+		return
+	}
+	// Open first: it keeps the relaxation's choice, so good plans are found early.
+	open := append([]int8(nil), states...)
+	open[branch] = arcOpen
+	s.node(open)
+	closed := append([]int8(nil), states...)
+	closed[branch] = arcClosed
+	s.node(closed)
+}
+
+// trim makes a flow respect venue notional caps by shrinking the venue's most expensive intents
+// first (down to their minimum, then dropping them). It returns nil if it cannot.
+func (p *flowProblem) trim(flow []int64) []int64 {
+	f := append([]int64(nil), flow...)
+	for v := range p.maxValue {
+		var total int64
+		var arcs []int
+		for a, x := range f {
+			if x > 0 && p.arcs[a].venue == v {
+				total += x
+				arcs = append(arcs, a)
+			}
+		}
+		// most expensive per unit first; ties by index for determinism
+		for i := 1; i < len(arcs); i++ {
+			for k := i; k > 0 && p.arcs[arcs[k]].rate > p.arcs[arcs[k-1]].rate; k-- {
+				arcs[k], arcs[k-1] = arcs[k-1], arcs[k]
+			}
+		}
+		for _, a := range arcs {
+			if total <= p.maxValue[v] {
+				break
+			}
+			over := total - p.maxValue[v]
+			if f[a]-over >= p.arcs[a].lo {
+				f[a] -= over
+				total -= over
+			} else {
+				total -= f[a]
+				f[a] = 0
+			}
+		}
+	}
+	if !p.feasible(f) {
+		return nil
+	}
+	return f
+}
+
+// relax solves the node's relaxation: a min-cost flow by successive shortest paths. It returns
+// the flow per arc (open arcs include their minimum), its bound, and false if the open arcs'
+// minimums cannot all be met.
+func (s *bnb) relax(states []int8) ([]int64, objective, bool) {
+	p := s.p
+	nS, nD := len(p.supply), len(p.demand)
+	g := newGraph(2 + nS + nD)
+	const src, snk = 0, 1
+	supply := append([]int64(nil), p.supply...)
+	demand := append([]int64(nil), p.demand...)
+	base := make([]int64, len(p.arcs))
+	edgeOf := make([]int, len(p.arcs))
+	var fixedOpen int64
+	bound := objective{cost: new(big.Int)}
+	for a, st := range states {
+		edgeOf[a] = -1
+		if st == arcClosed {
+			continue
+		}
+		arc := p.arcs[a]
+		cost := arc.rate
+		capacity := arc.hi
+		if st == arcOpen {
+			base[a] = arc.lo
+			supply[arc.src] -= arc.lo
+			demand[arc.dst] -= arc.lo
+			capacity = arc.hi - arc.lo
+			fixedOpen += arc.fixed
+		} else if arc.fixed > 0 {
+			cost += mulDiv(arc.fixed, rateScale, arc.hi) // floor: the envelope stays a lower bound
+		}
+		edgeOf[a] = g.add(2+arc.src, 2+nS+arc.dst, capacity, cost)
+	}
+	for i, v := range supply {
+		if v < 0 {
+			return nil, objective{}, false
+		}
+		g.add(src, 2+i, v, 0)
+	}
+	for j, v := range demand {
+		if v < 0 {
+			return nil, objective{}, false
+		}
+		g.add(2+nS+j, snk, v, -tierWeight(p.tier[j]))
+	}
+	g.minCostFlow(src, snk, nS)
+	flow := make([]int64, len(p.arcs))
+	var tmp big.Int
+	for a := range p.arcs {
+		x := base[a]
+		if e := edgeOf[a]; e >= 0 {
+			x += g.flow(e)
+			if states[a] == arcFree && p.arcs[a].fixed > 0 {
+				tmp.SetInt64(mulDiv(p.arcs[a].fixed, rateScale, p.arcs[a].hi))
+				tmp.Mul(&tmp, big.NewInt(g.flow(e)))
+				bound.cost.Add(bound.cost, &tmp)
+			}
+		}
+		flow[a] = x
+		if x > 0 {
+			arc := p.arcs[a]
+			bound.fill[p.tier[arc.dst]-1] += x
+			tmp.SetInt64(arc.rate)
+			tmp.Mul(&tmp, big.NewInt(x))
+			bound.cost.Add(bound.cost, &tmp)
+		}
+	}
+	tmp.SetInt64(fixedOpen)
+	tmp.Mul(&tmp, big.NewInt(rateScale))
+	bound.cost.Add(bound.cost, &tmp)
+	return flow, bound, true
+}
+
+// mulDiv is floor(a*b/c) without overflow for the sizes the solver sees.
+func mulDiv(a, b, c int64) int64 {
+	var x big.Int
+	x.Mul(big.NewInt(a), big.NewInt(b))
+	x.Quo(&x, big.NewInt(c))
+	if !x.IsInt64() {
+		return math.MaxInt64 / 4
+	}
+	return x.Int64()
+}
+
+// graph is a residual network for successive shortest paths.
+type graph struct {
+	head []int
+	to   []int
+	next []int
+	cap  []int64
+	cost []int64
+	orig []int64
+}
+
+func newGraph(n int) *graph {
+	g := &graph{head: make([]int, n)}
+	for i := range g.head {
+		g.head[i] = -1
+	}
+	return g
+}
+
+// add adds an edge and its reverse; it returns the forward edge's index.
+func (g *graph) add(u, v int, c, cost int64) int {
+	e := len(g.to)
+	g.to = append(g.to, v, u)
+	g.cap = append(g.cap, c, 0)
+	g.orig = append(g.orig, c, 0)
+	g.cost = append(g.cost, cost, -cost)
+	g.next = append(g.next, g.head[u], g.head[v])
+	g.head[u], g.head[v] = e, e+1
+	return e
+}
+
+func (g *graph) flow(e int) int64 { return g.orig[e] - g.cap[e] }
+
+const inf = math.MaxInt64 / 4
+
+// minCostFlow pushes flow from s to t along shortest paths while a path of negative cost exists,
+// which minimises cost over all flow values. The network starts acyclic (source, sources, sinks,
+// sink in layers) so the first potentials come from one pass in that order; Dijkstra on reduced
+// costs does the rest.
+func (g *graph) minCostFlow(s, t, nS int) {
+	n := len(g.head)
+	pot := make([]int64, n)
+	// Layered initial potentials: s=0; sources 0; sinks: cheapest in-edge; t: cheapest via sinks.
+	for i := range pot {
+		pot[i] = inf
+	}
+	pot[s] = 0
+	order := make([]int, 0, n)
+	order = append(order, s)
+	for i := 2; i < 2+nS; i++ {
+		order = append(order, i)
+	}
+	for i := 2 + nS; i < n; i++ {
+		order = append(order, i)
+	}
+	order = append(order, t)
+	for _, u := range order {
+		if pot[u] == inf {
+			continue
+		}
+		for e := g.head[u]; e >= 0; e = g.next[e] {
+			if g.cap[e] > 0 && pot[u]+g.cost[e] < pot[g.to[e]] {
+				pot[g.to[e]] = pot[u] + g.cost[e]
+			}
+		}
+	}
+	dist := make([]int64, n)
+	prev := make([]int, n)
+	done := make([]bool, n)
+	for {
+		for i := range dist {
+			dist[i], prev[i], done[i] = inf, -1, false
+		}
+		dist[s] = 0
+		for {
+			u := -1
+			for i := 0; i < n; i++ {
+				if !done[i] && dist[i] < inf && (u < 0 || dist[i] < dist[u]) {
+					u = i
+				}
+			}
+			if u < 0 {
+				break
+			}
+			done[u] = true
+			for e := g.head[u]; e >= 0; e = g.next[e] {
+				v := g.to[e]
+				if g.cap[e] <= 0 || done[v] || pot[v] >= inf {
+					continue
+				}
+				if nd := dist[u] + g.cost[e] + pot[u] - pot[v]; nd < dist[v] {
+					dist[v], prev[v] = nd, e
+				}
+			}
+		}
+		if dist[t] >= inf {
+			return
+		}
+		for i := range pot {
+			if dist[i] < inf {
+				pot[i] += dist[i]
+			}
+		}
+		// pot[t] - pot[s] is now the true cost of the shortest path.
+		if pot[t]-pot[s] >= 0 {
+			return
+		}
+		push := int64(inf)
+		for v := t; v != s; v = g.to[prev[v]^1] {
+			push = min(push, g.cap[prev[v]])
+		}
+		for v := t; v != s; v = g.to[prev[v]^1] {
+			g.cap[prev[v]] -= push
+			g.cap[prev[v]^1] += push
+		}
+	}
+}

@@ -1,0 +1,183 @@
+package planner
+
+import (
+	"fmt"
+	"math"
+	"math/big"
+	"slices"
+	"time"
+
+	"github.com/rebalancer-dev/rebalancer/internal/config"
+	"github.com/rebalancer-dev/rebalancer/pkg/events"
+)
+
+// Policy is a configuration prepared for the core: targets in base units, limits in value units,
+// everything sorted so that iteration order never depends on a map. It is immutable.
+type Policy struct {
+	cfg      *config.Config
+	hash     string
+	vdec     uint8
+	feeBound *big.Rat
+	nodes    []nodePolicy // sorted by chain, token
+	nodeIdx  map[nodeKey]int
+	venues   []venuePolicy // sorted by name
+	aggs     map[string]aggPolicy
+	tokens   map[string]*big.Rat // fair prices
+}
+
+type nodeKey struct {
+	chain uint64
+	token string
+}
+
+type nodePolicy struct {
+	nodeKey
+	decimals                 uint8
+	address                  string
+	target, threshold, upper *big.Int
+	tier                     int
+	hasTarget                bool
+	staleAfter               time.Duration
+}
+
+type venuePolicy struct {
+	name                  string
+	maxCount              int
+	maxValue              int64
+	minValue, maxTransfer int64
+	cooldown, staleAfter  time.Duration
+}
+
+type aggPolicy struct {
+	target, threshold, upper int64 // value units
+}
+
+// NewPolicy prepares cfg, which must have passed Validate.
+func NewPolicy(cfg *config.Config) (*Policy, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	p := &Policy{cfg: cfg, hash: cfg.Hash(), vdec: cfg.ValueDecimals(), feeBound: cfg.Planner.FeeBound.Rat(),
+		nodeIdx: map[nodeKey]int{}, aggs: map[string]aggPolicy{}, tokens: map[string]*big.Rat{}}
+	for _, t := range cfg.Tokens {
+		p.tokens[t.Symbol] = t.FairPrice.Rat()
+		for _, tc := range t.Chains {
+			ch, _ := cfg.Chain(tc.Chain)
+			p.nodes = append(p.nodes, nodePolicy{nodeKey: nodeKey{tc.Chain, t.Symbol}, decimals: tc.Decimals, address: tc.Address, staleAfter: ch.StaleAfter.Duration})
+		}
+	}
+	slices.SortFunc(p.nodes, func(a, b nodePolicy) int { return cmpNode(a.nodeKey, b.nodeKey) })
+	for i, n := range p.nodes {
+		p.nodeIdx[n.nodeKey] = i
+	}
+	var err error
+	for _, t := range cfg.Targets {
+		n := &p.nodes[p.nodeIdx[nodeKey{t.Chain, t.Token}]]
+		n.hasTarget, n.tier = true, t.Tier
+		if n.target, err = t.Target.Units(n.decimals); err != nil {
+			return nil, err
+		}
+		if n.threshold, err = t.Threshold.Units(n.decimals); err != nil {
+			return nil, err
+		}
+		if n.upper, err = t.Max.Units(n.decimals); err != nil {
+			return nil, err
+		}
+	}
+	for _, a := range cfg.Aggregates {
+		p.aggs[a.Token] = aggPolicy{target: p.valueOf(a.Target), threshold: p.valueOf(a.Threshold), upper: p.valueOf(a.Max)}
+	}
+	for _, v := range cfg.Venues {
+		p.venues = append(p.venues, venuePolicy{name: v.Name, maxCount: v.MaxInFlight, maxValue: p.valueOf(v.MaxNotional),
+			minValue: p.valueOf(v.MinTransfer), maxTransfer: p.valueOf(v.MaxTransfer), cooldown: cfg.RouteCooldown(v), staleAfter: v.StaleAfter.Duration})
+	}
+	slices.SortFunc(p.venues, func(a, b venuePolicy) int { return compareStr(a.name, b.name) })
+	return p, nil
+}
+
+// ConfigHash is the hash of the configuration, the basis of every intent id.
+func (p *Policy) ConfigHash() string { return p.hash }
+
+// Config returns the configuration the policy was made from.
+func (p *Policy) Config() *config.Config { return p.cfg }
+
+func cmpNode(a, b nodeKey) int {
+	if a.chain != b.chain {
+		if a.chain < b.chain {
+			return -1
+		}
+		return 1
+	}
+	return compareStr(a.token, b.token)
+}
+
+func compareStr(a, b string) int {
+	switch {
+	case a < b:
+		return -1
+	case a > b:
+		return 1
+	}
+	return 0
+}
+
+// valueOf converts a validated common-unit decimal to value units.
+func (p *Policy) valueOf(d config.Decimal) int64 {
+	u, err := d.Units(p.vdec)
+	if err != nil {
+		panic(fmt.Sprintf("planner: validated decimal %s does not convert: %v", d, err))
+	}
+	return clampInt64(u)
+}
+
+// maxValue bounds value amounts so that sums of many of them stay inside int64.
+const maxValue = math.MaxInt64 / 1024
+
+func clampInt64(x *big.Int) int64 {
+	if !x.IsInt64() || x.Int64() > maxValue {
+		return maxValue
+	}
+	return x.Int64()
+}
+
+// toValue converts base units of a node's token to value units, rounded down or up.
+func (p *Policy) toValue(n *nodePolicy, base *big.Int, up bool) int64 {
+	x := new(big.Rat).SetInt(base)
+	x.Mul(x, p.tokens[n.token])
+	x.Quo(x, new(big.Rat).SetInt(pow10(n.decimals)))
+	x.Mul(x, new(big.Rat).SetInt(pow10(p.vdec)))
+	return clampInt64(roundRat(x, up))
+}
+
+// fromValue converts value units to base units of a node's token, rounded down.
+func (p *Policy) fromValue(n *nodePolicy, v int64) *big.Int {
+	x := new(big.Rat).SetInt64(v)
+	x.Quo(x, new(big.Rat).SetInt(pow10(p.vdec)))
+	x.Quo(x, p.tokens[n.token])
+	x.Mul(x, new(big.Rat).SetInt(pow10(n.decimals)))
+	return roundRat(x, false)
+}
+
+// convert turns an amount of one node's token into another's at fair prices, rounded down.
+func (p *Policy) convert(from, to *nodePolicy, amount *big.Int) *big.Int {
+	x := new(big.Rat).SetInt(amount)
+	x.Mul(x, p.tokens[from.token])
+	x.Quo(x, p.tokens[to.token])
+	x.Mul(x, new(big.Rat).SetInt(pow10(to.decimals)))
+	x.Quo(x, new(big.Rat).SetInt(pow10(from.decimals)))
+	return roundRat(x, false)
+}
+
+func (p *Policy) node(chain uint64, token string) (*nodePolicy, bool) {
+	i, ok := p.nodeIdx[nodeKey{chain, token}]
+	if !ok {
+		return nil, false
+	}
+	return &p.nodes[i], true
+}
+
+func (p *Policy) route(src, dst *nodePolicy) events.Route {
+	return events.Route{SrcChain: src.chain, SrcToken: src.token, SrcDecimals: src.decimals, DstChain: dst.chain, DstToken: dst.token, DstDecimals: dst.decimals}
+}
+
+func neg(x *big.Int) *big.Int { return x.Neg(x) }

@@ -1,0 +1,245 @@
+package planner
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/rebalancer-dev/rebalancer/pkg/events"
+)
+
+// State is everything the planner knows, folded from the REBAL stream in stream order: the latest
+// snapshot per (account, location) with its health, the ledger watermarks, the intents (the ones
+// in the stream and the ones this planner decided but has not yet seen there) and their execution
+// updates. The same events in the same order always fold to the same State; it holds no wall
+// clock: "now" is the latest producer time seen in the stream.
+//
+// State is not safe for concurrent use.
+type State struct {
+	clock  time.Time
+	seq    uint64
+	locs   map[locKey]*locState
+	marks  map[chainKey]uint64
+	ints   map[string]*intentState
+	routes map[routeKey]time.Time
+	paused map[string]bool
+	// ownOnly keeps intents (and their updates) decided under another config out of the state:
+	// a what-if replay counts only its own decisions.
+	ownOnly string
+}
+
+type locKey struct {
+	account string
+	loc     events.Location
+}
+
+type chainKey struct {
+	account string
+	chain   uint64
+}
+
+type routeKey struct {
+	account, venue     string
+	srcChain, dstChain uint64
+	srcToken, dstToken string
+}
+
+func routeKeyOf(account, venue string, r events.Route) routeKey {
+	return routeKey{account: account, venue: venue, srcChain: r.SrcChain, dstChain: r.DstChain, srcToken: r.SrcToken, dstToken: r.DstToken}
+}
+
+type locState struct {
+	snap *events.BalanceSnapshot
+	// problem is why the location takes part in no new intent (gap, reorg, hash change) until a
+	// clean contiguous snapshot follows; empty when healthy.
+	problem string
+}
+
+type intentState struct {
+	intent  *events.RebalanceIntent // nil when only execution updates were seen
+	account string
+	venue   string
+	legs    []events.Leg
+	version uint64
+	state   events.State
+	// inStream says the intent itself was read from the stream (not only decided here).
+	inStream bool
+}
+
+// NewState returns an empty state.
+func NewState() *State {
+	return &State{
+		locs:   map[locKey]*locState{},
+		marks:  map[chainKey]uint64{},
+		ints:   map[string]*intentState{},
+		routes: map[routeKey]time.Time{},
+		paused: map[string]bool{},
+	}
+}
+
+// newWhatIfState returns a state that ignores intents not decided under configHash.
+func newWhatIfState(configHash string) *State {
+	s := NewState()
+	s.ownOnly = configHash
+	return s
+}
+
+// Clock is the stream time: the latest producer time of any event folded.
+func (s *State) Clock() time.Time { return s.clock }
+
+// Seq is the stream sequence of the last event folded.
+func (s *State) Seq() uint64 { return s.seq }
+
+// Apply folds one stream event. It returns the account whose plan the event may change, or ""
+// when the event cannot change any decision (an intent, a duplicate, an older snapshot).
+func (s *State) Apply(seq uint64, ev events.Event) string {
+	if seq > s.seq {
+		s.seq = seq
+	}
+	if at := ev.EventMeta().ProducedAt; at.After(s.clock) {
+		s.clock = at
+	}
+	switch e := ev.(type) {
+	case *events.BalanceSnapshot:
+		return s.applySnapshot(e)
+	case *events.LedgerWatermark:
+		k := chainKey{e.Account, e.ChainID}
+		if e.AsOf <= s.marks[k] {
+			return ""
+		}
+		s.marks[k] = e.AsOf
+		return e.Account
+	case *events.RebalanceIntent:
+		s.applyIntent(e, true)
+		return ""
+	case *events.ExecutionUpdate:
+		return s.applyUpdate(e)
+	case *events.ControlCommand:
+		switch e.Verb {
+		case events.VerbPause, events.VerbKill:
+			s.paused[e.Scope] = true
+		case events.VerbResume, events.VerbUnkill:
+			delete(s.paused, e.Scope)
+		}
+		return ""
+	}
+	return ""
+}
+
+func (s *State) applySnapshot(e *events.BalanceSnapshot) string {
+	k := locKey{e.Account, e.Location}
+	ls := s.locs[k]
+	if ls == nil {
+		ls = &locState{}
+		s.locs[k] = ls
+	}
+	prev := ls.snap
+	switch {
+	case prev == nil:
+		ls.problem = ""
+		if e.Reorg != nil {
+			ls.problem = fmt.Sprintf("reorg at height %d", e.Reorg.Height)
+		}
+	case e.Range == nil: // a venue
+		if e.VenueSeq <= prev.VenueSeq {
+			return ""
+		}
+	case e.Reorg != nil:
+		ls.problem = fmt.Sprintf("reorg at height %d", e.Reorg.Height)
+	case e.Range.To < prev.Range.To:
+		return "" // an older fact arriving late: the newer one stands
+	case e.Range.To == prev.Range.To:
+		if e.BlockHash == prev.BlockHash {
+			return ""
+		}
+		ls.problem = fmt.Sprintf("block %d changed hash without a reorg notice", e.Range.To)
+	case e.Range.From != prev.Range.To:
+		ls.problem = fmt.Sprintf("gap: snapshot from block %d, previous to block %d", e.Range.From, prev.Range.To)
+	default:
+		ls.problem = ""
+	}
+	ls.snap = e
+	return e.Account
+}
+
+func (s *State) applyIntent(in *events.RebalanceIntent, fromStream bool) {
+	if s.ownOnly != "" && in.Basis.ConfigHash != s.ownOnly {
+		return
+	}
+	is := s.ints[in.ID]
+	if is == nil {
+		is = &intentState{account: in.Account, venue: in.Venue}
+		s.ints[in.ID] = is
+	}
+	if is.intent == nil {
+		is.intent = in
+	}
+	is.inStream = is.inStream || fromStream
+	rk := routeKeyOf(in.Account, in.Venue, in.Route)
+	if in.ProducedAt.After(s.routes[rk]) {
+		s.routes[rk] = in.ProducedAt
+	}
+}
+
+func (s *State) applyUpdate(u *events.ExecutionUpdate) string {
+	is := s.ints[u.IntentID]
+	if is == nil {
+		if s.ownOnly != "" {
+			return ""
+		}
+		is = &intentState{account: u.Account, venue: u.Venue}
+		s.ints[u.IntentID] = is
+	}
+	if u.IntentVersion <= is.version {
+		return ""
+	}
+	is.version, is.state, is.legs = u.IntentVersion, u.State, u.Legs
+	return u.Account
+}
+
+// Decided records intents this planner decided, so that they count as in flight from the moment
+// of the decision, before the stream holds them.
+func (s *State) Decided(ins []*events.RebalanceIntent) {
+	for _, in := range ins {
+		s.applyIntent(in, false)
+	}
+}
+
+// Has reports whether the stream already held intent id when it was folded.
+func (s *State) Has(id string) bool {
+	is := s.ints[id]
+	return is != nil && is.inStream
+}
+
+// live reports whether an intent still counts: updated by the executor, or not yet past its
+// deadline without any update (an intent nobody accepted by then never runs).
+func (is *intentState) live(now time.Time) bool {
+	if is.version > 0 {
+		return true
+	}
+	return is.intent != nil && !now.After(is.intent.Deadline)
+}
+
+// inFlight reports whether the intent holds a venue slot: live and not completed or rejected.
+// needs_attention keeps it: its funds are somewhere on the way.
+func (is *intentState) inFlight(now time.Time) bool {
+	if !is.live(now) {
+		return false
+	}
+	return is.state != events.StateCompleted && is.state != events.StateRejected
+}
+
+// currentLegs are the intent's ledger legs: the executor's latest, or before any update the
+// intent's own expected legs (source debit, destination credit, both until block 0).
+func (is *intentState) currentLegs(now time.Time) []events.Leg {
+	if is.version > 0 {
+		return is.legs
+	}
+	if !is.live(now) {
+		return nil
+	}
+	in := is.intent
+	return []events.Leg{
+		{Name: "src", ChainID: in.Route.SrcChain, Token: in.Route.SrcToken, Amount: events.NewAmount(neg(in.AmountIn.Big())), Decimals: in.Route.SrcDecimals},
+		{Name: "dst", ChainID: in.Route.DstChain, Token: in.Route.DstToken, Amount: in.MinAmountOut, Decimals: in.Route.DstDecimals},
+	}
+}
