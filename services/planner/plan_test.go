@@ -54,9 +54,13 @@ func TestPlanRules(t *testing.T) {
 			want:  []string{"hyperliquid 42161/USDC→10/USDC 600.00"},
 		},
 		{
-			name:  "tier 1 is filled before tier 2",
-			setup: func(w *world) { w.chainSnap(1, "1000", "2000"); w.chainSnap(10, "1000", "200"); w.chainSnap(42161, "1000", "200") },
-			want:  []string{"binance 1/USDT→10/USDT 200.00", "binance 1/USDT→42161/USDT 800.00"},
+			name: "tier 1 is filled before tier 2",
+			setup: func(w *world) {
+				w.chainSnap(1, "1000", "2000")
+				w.chainSnap(10, "1000", "200")
+				w.chainSnap(42161, "1000", "200")
+			},
+			want: []string{"binance 1/USDT→10/USDT 200.00", "binance 1/USDT→42161/USDT 800.00"},
 		},
 		{
 			name:  "one deficit from several sources, same token first",
