@@ -1,0 +1,275 @@
+package simbinance
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	bn "github.com/adshao/go-binance/v2"
+	"github.com/adshao/go-binance/v2/common"
+	"github.com/stretchr/testify/require"
+)
+
+const (
+	testKey    = "test-api-key"
+	testSecret = "test-api-secret"
+)
+
+// clock is the server's clock: real time plus an adjustable skew.
+type clock struct{ skew atomic.Int64 }
+
+func (c *clock) now() time.Time { return time.Now().Add(time.Duration(c.skew.Load())) }
+
+func newSim(t *testing.T, mutate func(*Config)) (*Sim, *clock) {
+	t.Helper()
+	clk := &clock{}
+	cfg := Config{
+		Accounts: []Account{{APIKey: testKey, Secret: testSecret, Spot: map[string]string{"USDC": "10000", "USDT": "10000"}}},
+		Now:      clk.now,
+	}
+	if mutate != nil {
+		mutate(&cfg)
+	}
+	s, err := New(cfg)
+	require.NoError(t, err)
+	_, err = s.Listen("127.0.0.1:0")
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = s.Close() })
+	return s, clk
+}
+
+func libClient(s *Sim, key, secret string) *bn.Client {
+	c := bn.NewClient(key, secret)
+	c.BaseURL = s.URL()
+	return c
+}
+
+func apiCode(t *testing.T, err error) int64 {
+	t.Helper()
+	require.Error(t, err)
+	var ae *common.APIError
+	require.ErrorAs(t, err, &ae, "want an APIError, got %v", err)
+	return ae.Code
+}
+
+func TestSignedRequestsAreVerified(t *testing.T) {
+	s, _ := newSim(t, nil)
+	ctx := context.Background()
+	tests := []struct {
+		name     string
+		key      string
+		secret   string
+		offsetMs int64 // go-binance subtracts it from the timestamp
+		recv     int64
+		code     int64
+	}{
+		{name: "valid", key: testKey, secret: testSecret, code: 0},
+		{name: "wrong secret", key: testKey, secret: "not-the-secret", code: -1022},
+		{name: "unknown key", key: "someone-else", secret: testSecret, code: -2015},
+		{name: "empty key", key: "", secret: testSecret, code: -2014},
+		{name: "stale beyond default recvWindow", key: testKey, secret: testSecret, offsetMs: 6000, code: -1021},
+		{name: "stale but inside a wider recvWindow", key: testKey, secret: testSecret, offsetMs: 6000, recv: 10000, code: 0},
+		{name: "ahead of the server by more than 1s", key: testKey, secret: testSecret, offsetMs: -2000, code: -1021},
+		{name: "recvWindow above 60000", key: testKey, secret: testSecret, recv: 70000, code: -1131},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			c := libClient(s, tc.key, tc.secret)
+			c.TimeOffset = tc.offsetMs
+			var opts []bn.RequestOption
+			if tc.recv > 0 {
+				opts = append(opts, bn.WithRecvWindow(tc.recv))
+			}
+			acct, err := c.NewGetAccountService().Do(ctx, opts...)
+			if tc.code == 0 {
+				require.NoError(t, err)
+				require.NotEmpty(t, acct.Balances)
+				return
+			}
+			require.Equal(t, tc.code, apiCode(t, err))
+		})
+	}
+}
+
+func TestSignatureCoversTheBody(t *testing.T) {
+	s, _ := newSim(t, nil)
+	// A signed POST whose body was altered after signing is refused: go-binance signs query+body.
+	c := libClient(s, testKey, testSecret)
+	res, err := c.NewCreateOrderService().Symbol("USDCUSDT").Side(bn.SideTypeSell).Type(bn.OrderTypeMarket).
+		Quantity("10").NewClientOrderID("body-ok").Do(context.Background())
+	require.NoError(t, err)
+	require.Equal(t, bn.OrderStatusTypeFilled, res.Status)
+
+	req, err := http.NewRequest(http.MethodPost, s.URL()+"/api/v3/order?timestamp=1&signature=00",
+		strings.NewReader("symbol=USDCUSDT&side=SELL&type=MARKET&quantity=10"))
+	require.NoError(t, err)
+	req.Header.Set("X-MBX-APIKEY", testKey)
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	resp, err := http.DefaultClient.Do(req)
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	require.Equal(t, http.StatusBadRequest, resp.StatusCode)
+	var body struct{ Code int }
+	require.NoError(t, json.NewDecoder(resp.Body).Decode(&body))
+	require.Equal(t, -1022, body.Code)
+	require.Equal(t, 1, s.Count(ActionOrder, ""))
+}
+
+func TestClientOrderIDIsOnlyUniqueWhileOpen(t *testing.T) {
+	s, _ := newSim(t, nil)
+	ctx := context.Background()
+	c := libClient(s, testKey, testSecret)
+	place := func(id string, typ bn.OrderType, price string) (*bn.CreateOrderResponse, error) {
+		svc := c.NewCreateOrderService().Symbol("USDCUSDT").Side(bn.SideTypeSell).Type(typ).Quantity("10").NewClientOrderID(id)
+		if typ == bn.OrderTypeLimit {
+			svc = svc.TimeInForce(bn.TimeInForceTypeGTC).Price(price)
+		}
+		return svc.Do(ctx)
+	}
+	// A filled MARKET order does not block its id: Binance accepts a second order with it.
+	_, err := place("filled-id", bn.OrderTypeMarket, "")
+	require.NoError(t, err)
+	_, err = place("filled-id", bn.OrderTypeMarket, "")
+	require.NoError(t, err)
+	require.Equal(t, 2, s.Count(ActionOrder, "filled-id"))
+
+	// An open GTC order does: -2010 "Duplicate order sent."
+	open, err := place("open-id", bn.OrderTypeLimit, "1.5")
+	require.NoError(t, err)
+	require.Equal(t, bn.OrderStatusTypeNew, open.Status)
+	_, err = place("open-id", bn.OrderTypeLimit, "1.5")
+	require.Equal(t, int64(-2010), apiCode(t, err))
+	// Two sells of 10 at 0.9999 less the 0.1% taker fee in USDT; 10 USDC held by the open order.
+	require.Equal(t, "10019.97800200", s.Balance(testKey, "spot", "USDT"))
+	require.Equal(t, "9970.00000000", s.Balance(testKey, "spot", "USDC"))
+
+	// The lookup by client id finds the latest order that used it.
+	got, err := c.NewGetOrderService().Symbol("USDCUSDT").OrigClientOrderID("filled-id").Do(ctx)
+	require.NoError(t, err)
+	require.Equal(t, bn.OrderStatusTypeFilled, got.Status)
+	_, err = c.NewGetOrderService().Symbol("USDCUSDT").OrigClientOrderID("never-used").Do(ctx)
+	require.Equal(t, int64(-2013), apiCode(t, err))
+
+	// Cancelling frees the id and the held funds.
+	_, err = c.NewCancelOrderService().Symbol("USDCUSDT").OrigClientOrderID("open-id").Do(ctx)
+	require.NoError(t, err)
+	require.Equal(t, "9980.00000000", s.Balance(testKey, "spot", "USDC"))
+	_, err = place("open-id", bn.OrderTypeLimit, "1.5")
+	require.NoError(t, err)
+}
+
+func TestOrderFiltersAndBalance(t *testing.T) {
+	s, _ := newSim(t, nil)
+	ctx := context.Background()
+	c := libClient(s, testKey, testSecret)
+	tests := []struct {
+		name  string
+		build func() *bn.CreateOrderService
+		code  int64
+	}{
+		{name: "quantity off the step", code: -1013, build: func() *bn.CreateOrderService {
+			return c.NewCreateOrderService().Symbol("USDCUSDT").Side(bn.SideTypeSell).Type(bn.OrderTypeMarket).Quantity("10.5")
+		}},
+		{name: "price off the tick", code: -1013, build: func() *bn.CreateOrderService {
+			return c.NewCreateOrderService().Symbol("USDCUSDT").Side(bn.SideTypeSell).Type(bn.OrderTypeLimit).
+				TimeInForce(bn.TimeInForceTypeIOC).Quantity("10").Price("0.99995")
+		}},
+		{name: "below min notional", code: -1013, build: func() *bn.CreateOrderService {
+			return c.NewCreateOrderService().Symbol("USDCUSDT").Side(bn.SideTypeSell).Type(bn.OrderTypeMarket).Quantity("4")
+		}},
+		{name: "insufficient balance", code: -2010, build: func() *bn.CreateOrderService {
+			return c.NewCreateOrderService().Symbol("USDCUSDT").Side(bn.SideTypeSell).Type(bn.OrderTypeMarket).Quantity("20000")
+		}},
+		{name: "unknown symbol", code: -1121, build: func() *bn.CreateOrderService {
+			return c.NewCreateOrderService().Symbol("BTCUSDT").Side(bn.SideTypeSell).Type(bn.OrderTypeMarket).Quantity("1")
+		}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := tc.build().Do(ctx)
+			require.Equal(t, tc.code, apiCode(t, err))
+		})
+	}
+	require.Equal(t, 0, s.Count(ActionOrder, ""))
+
+	// A market buy by quote amount walks the asks: 1000 USDT at 1.0001 buys 999 USDC (step 1).
+	res, err := c.NewCreateOrderService().Symbol("USDCUSDT").Side(bn.SideTypeBuy).Type(bn.OrderTypeMarket).
+		QuoteOrderQty("1000").NewClientOrderID("buy-1").Do(ctx)
+	require.NoError(t, err)
+	require.Equal(t, "999.00000000", res.ExecutedQuantity)
+	require.Equal(t, "999.09990000", res.CummulativeQuoteQuantity)
+	require.Len(t, res.Fills, 1)
+	require.Equal(t, "0.99900000", res.Fills[0].Commission)
+	require.Equal(t, "USDC", res.Fills[0].CommissionAsset)
+	require.Equal(t, "10998.00100000", s.Balance(testKey, "spot", "USDC"))
+	require.Equal(t, "9000.90010000", s.Balance(testKey, "spot", "USDT"))
+}
+
+func TestWeightsAndBan(t *testing.T) {
+	s, _ := newSim(t, func(c *Config) { c.APIWeightLimit = 45; c.BanAfter = 2 })
+	get := func() *http.Response {
+		t.Helper()
+		resp, err := http.Get(s.URL() + "/api/v3/exchangeInfo?symbol=USDCUSDT")
+		require.NoError(t, err)
+		t.Cleanup(func() { resp.Body.Close() })
+		return resp
+	}
+	r1 := get()
+	require.Equal(t, http.StatusOK, r1.StatusCode)
+	require.Equal(t, "20", r1.Header.Get("X-MBX-USED-WEIGHT-1M"))
+	r2 := get()
+	require.Equal(t, "40", r2.Header.Get("X-MBX-USED-WEIGHT-1M"))
+	r3 := get()
+	require.Equal(t, http.StatusTooManyRequests, r3.StatusCode)
+	require.NotEmpty(t, r3.Header.Get("Retry-After"))
+	var body struct{ Code int }
+	require.NoError(t, json.NewDecoder(r3.Body).Decode(&body))
+	require.Equal(t, -1003, body.Code)
+	// Ignoring Retry-After: another 429, then an IP ban.
+	require.Equal(t, http.StatusTooManyRequests, get().StatusCode)
+	require.Equal(t, http.StatusTeapot, get().StatusCode)
+	require.Equal(t, http.StatusTeapot, get().StatusCode)
+}
+
+func TestFaults(t *testing.T) {
+	s, _ := newSim(t, nil)
+	ctx := context.Background()
+	c := libClient(s, testKey, testSecret)
+	order := func(id string) error {
+		_, err := c.NewCreateOrderService().Symbol("USDCUSDT").Side(bn.SideTypeSell).Type(bn.OrderTypeMarket).
+			Quantity("10").NewClientOrderID(id).Do(ctx)
+		return err
+	}
+	tests := []struct {
+		name      string
+		fault     Fault
+		wantOrder int
+	}{
+		{name: "5xx before acting", fault: Fault{Kind: FaultStatusBefore, Status: 502}, wantOrder: 0},
+		{name: "5xx after acting", fault: Fault{Kind: FaultStatusAfter}, wantOrder: 1},
+		{name: "dropped after acting", fault: Fault{Kind: FaultDropAfter}, wantOrder: 1},
+		{name: "429", fault: Fault{Kind: FaultRateLimit, RetryAfter: 3}, wantOrder: 0},
+		{name: "latency only", fault: Fault{Kind: FaultLatency, Latency: 20 * time.Millisecond}, wantOrder: 1},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			id := strings.ReplaceAll(tc.name, " ", "-")
+			f := tc.fault
+			f.Method, f.Path = http.MethodPost, "/api/v3/order"
+			s.Inject(f)
+			err := order(id)
+			if tc.fault.Kind == FaultLatency {
+				require.NoError(t, err)
+			} else {
+				require.Error(t, err)
+			}
+			require.Equal(t, tc.wantOrder, s.Count(ActionOrder, id))
+			// The fault is consumed: the next request goes through.
+			require.NoError(t, order(id+"-after"))
+		})
+	}
+}
