@@ -143,6 +143,29 @@ func (c *cursor) name() string {
 
 // decodeFast decodes the canonical form into *l and reports whether it could; when it cannot, *l
 // is left partly written and the caller decodes again on the slow path.
+// amount reads the rest of a JSON string holding a canonical signed integer, -?(0|[1-9][0-9]*)
+// but not "-0", and its closing quote.
+func (c *cursor) amount() string {
+	if !c.ok {
+		return ""
+	}
+	j := c.i
+	if j < len(c.s) && c.s[j] == '-' {
+		j++
+	}
+	k := j
+	for k < len(c.s) && c.s[k] >= '0' && c.s[k] <= '9' {
+		k++
+	}
+	if k == j || k == len(c.s) || c.s[k] != '"' || (c.s[j] == '0' && (k-j > 1 || j > c.i)) {
+		c.ok = false
+		return ""
+	}
+	v := c.s[c.i:k]
+	c.i = k + 1
+	return v
+}
+
 func decodeFast(l *Leg, v string, a *amounts) bool {
 	c := cursor{s: v, ok: true}
 	c.lit(`{"chainId":`)
@@ -150,7 +173,7 @@ func decodeFast(l *Leg, v string, a *amounts) bool {
 	c.lit(`,"token":"`)
 	l.Token = c.name()
 	c.lit(`,"amount":"`)
-	amount := c.name()
+	amount := c.amount()
 	c.lit(`,"decimals":`)
 	dec := c.num()
 	c.lit(`,"untilBlock":`)
@@ -167,9 +190,8 @@ func decodeFast(l *Leg, v string, a *amounts) bool {
 	}
 	l.Decimals = uint8(dec)
 	l.UpdatedAt = time.UnixMilli(int64(ms)).UTC()
-	var ok bool
-	l.Amount, ok = a.parse(amount)
-	return ok
+	l.Amount = a.parseChecked(amount)
+	return true
 }
 
 func decodeSlow(v string) (Leg, error) {
@@ -290,6 +312,16 @@ func (a *amounts) parse(s string) (*big.Int, bool) {
 			return nil, false
 		}
 	}
+	return a.parseChecked(s), true
+}
+
+// parseChecked converts an amount parse has accepted (or cursor.amount has read).
+func (a *amounts) parseChecked(s string) *big.Int {
+	d := s
+	neg := d[0] == '-'
+	if neg {
+		d = d[1:]
+	}
 	x := a.newInt()
 	switch {
 	case bits.UintSize != 64:
@@ -331,5 +363,5 @@ func (a *amounts) parse(s string) (*big.Int, bool) {
 	if neg {
 		x.Neg(x)
 	}
-	return x, true
+	return x
 }
