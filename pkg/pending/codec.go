@@ -57,7 +57,7 @@ func decodeLeg(field, value string, a *amounts) (Leg, error) {
 	return l, err
 }
 
-// decodeLegInto decodes into *l, so that Parse fills its slice in place instead of copying legs.
+// decodeLegInto decodes into *l, so that Parse can reuse one scratch Leg for every field.
 func decodeLegInto(l *Leg, field, value string, a *amounts) error {
 	i := strings.IndexByte(field, ':')
 	if i < 0 {

@@ -8,6 +8,7 @@ import (
 	"os"
 	"sort"
 	"strconv"
+	"sync"
 	"testing"
 	"time"
 
@@ -37,12 +38,24 @@ func TestPropertyReaderAgainstBruteForce(t *testing.T) {
 		require.NoError(t, err)
 		seeds = 1
 	}
+	// The properties only mean something if the sequences reach the interesting cases: count them
+	// and require each to have happened somewhere.
+	var cov coverage
+	t.Cleanup(func() {
+		t.Logf("coverage: %+v", cov.snapshot())
+		if seeds > 1 {
+			for name, n := range cov.snapshot() {
+				require.NotZero(t, n, "no sequence reached %q", name)
+			}
+		}
+	})
 	for i := range seeds {
 		seed := base + uint64(i)
 		t.Run(fmt.Sprintf("seed=%d", seed), func(t *testing.T) {
 			t.Parallel()
 			t.Logf("replay with PENDING_SEED=%d", seed)
 			m := newModel(t, newEnvOn(t, r), seed)
+			m.cov = &cov
 			for step := range 160 {
 				m.step(step)
 				m.check(step)
@@ -56,6 +69,31 @@ var (
 	propTokens   = []string{"USDC", "USDT"}
 	propDecimals = map[uint64]uint8{1: 6, 56: 18}
 )
+
+type coverage struct {
+	mu sync.Mutex
+	n  map[string]int
+}
+
+func (c *coverage) add(name string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.n == nil {
+		c.n = map[string]int{}
+	}
+	c.n[name]++
+}
+
+func (c *coverage) snapshot() map[string]int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	out := map[string]int{"behind": 0, "at": 0, "ahead": 0, "ahead, truth above the total": 0,
+		"ahead, truth equal to the total": 0, "leg recorded past asOf": 0, "gc removed a leg": 0}
+	for k, v := range c.n {
+		out[k] = v
+	}
+	return out
+}
 
 type mleg struct {
 	intent, name string
@@ -83,6 +121,7 @@ type model struct {
 	asOf    map[uint64]uint64
 	floor   map[uint64]uint64 // no reader looks below it: GC removed legs up to it
 	reads   int
+	cov     *coverage
 }
 
 func newModel(t *testing.T, e *env, seed uint64) *model {
@@ -232,6 +271,9 @@ func (m *model) step(step int) {
 		n, err := m.e.w.GC(m.ctx, m.e.account, id, pending.GCPolicy{Retention: retention})
 		require.NoError(t, err)
 		require.Equal(t, want, n)
+		if n > 0 {
+			m.cov.add("gc removed a leg")
+		}
 	default: // only reads this step
 	}
 }
@@ -339,6 +381,25 @@ func (m *model) checkAt(step int, blocks map[uint64]uint64) {
 			where := fmt.Sprintf("chain %d token %s: %s", c, tok, msg)
 			require.Equal(t, s.conservative.String(), got.Amount.String(), where)
 			require.Equal(t, s.withheld.String(), got.Withheld.String(), where)
+			switch {
+			case b < m.asOf[c]:
+				m.cov.add("behind")
+			case b == m.asOf[c]:
+				m.cov.add("at")
+			case s.truth.Cmp(got.Amount) > 0:
+				m.cov.add("ahead, truth above the total")
+			default:
+				m.cov.add("ahead, truth equal to the total")
+			}
+			if b > m.asOf[c] {
+				m.cov.add("ahead")
+			}
+			for _, l := range live {
+				if l.chain == c && l.token == tok && l.recorded > m.asOf[c] {
+					m.cov.add("leg recorded past asOf")
+					break
+				}
+			}
 			if !cv.Ahead {
 				require.Equal(t, s.truth.String(), got.Amount.String(), "at or below asOf the total is exact: "+where)
 				require.Zero(t, got.Withheld.Sign(), where)
