@@ -41,6 +41,7 @@ type envOpts struct {
 	pairs    []hlsim.Pair
 	arbitrum *hlsim.Arbitrum
 	hyperEVM *hlsim.HyperEVM
+	weight   int
 }
 
 func usd(s string) *big.Int { // a decimal in 8-decimal HyperCore wei
@@ -51,7 +52,7 @@ func usd(s string) *big.Int { // a decimal in 8-decimal HyperCore wei
 	return v
 }
 
-func newSim(t *testing.T, o envOpts) (*hlsim.Sim, string) {
+func newSim(t testing.TB, o envOpts) (*hlsim.Sim, string) {
 	t.Helper()
 	if o.network == 0 {
 		o.network = wire.Mainnet
@@ -61,14 +62,14 @@ func newSim(t *testing.T, o envOpts) (*hlsim.Sim, string) {
 			common.HexToAddress("0xB8CE59FC3717ada4C02eaDF9682A9e934F625ebb"), defaultBids, defaultAsks)
 	}
 	sim, err := hlsim.New(hlsim.Config{Network: o.network, Tokens: o.tokens, Pairs: o.pairs, Arbitrum: o.arbitrum,
-		HyperEVM: o.hyperEVM, PollInterval: 20 * time.Millisecond}, zerolog.Nop())
+		HyperEVM: o.hyperEVM, PollInterval: 20 * time.Millisecond, WeightPerMinute: o.weight}, zerolog.Nop())
 	require.NoError(t, err)
 	srv := httptest.NewServer(sim.Handler())
 	t.Cleanup(srv.Close)
 	return sim, srv.URL
 }
 
-func newClient(t *testing.T, url string, key *ecdsa.PrivateKey, network wire.Network, mutate ...func(*hyperliquid.Config)) *hyperliquid.Client {
+func newClient(t testing.TB, url string, key *ecdsa.PrivateKey, network wire.Network, mutate ...func(*hyperliquid.Config)) *hyperliquid.Client {
 	t.Helper()
 	nonces, err := hyperliquid.NewFileNonces(t.TempDir()+"/nonce", nil)
 	require.NoError(t, err)
