@@ -1,0 +1,154 @@
+package executor
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/ethereum/go-ethereum/common"
+
+	"github.com/rebalancer-dev/rebalancer/internal/bus"
+	"github.com/rebalancer-dev/rebalancer/internal/chain"
+	"github.com/rebalancer-dev/rebalancer/internal/venue"
+	"github.com/rebalancer-dev/rebalancer/pkg/events"
+	"github.com/rebalancer-dev/rebalancer/pkg/pending"
+)
+
+// handleSnapshot advances the chain's asOf for the snapshot's account to the snapshot's block once
+// every mining and landing of the account's legs on that chain at or below it is recorded
+// (DESIGN §8), and publishes a LedgerWatermark. Otherwise it asks for the snapshot again shortly:
+// the reconcile loop records what is missing.
+func (e *Executor) handleSnapshot(ctx context.Context, msg bus.Message) error {
+	snap, ok := msg.Event.(*events.BalanceSnapshot)
+	if !ok {
+		return bus.Reject(fmt.Errorf("balance subject carries %T", msg.Event))
+	}
+	chainID, isChain := snap.Location.ChainID()
+	if !isChain || snap.Range == nil {
+		return nil
+	}
+	account, err := pending.NormalizeAccount(snap.Account)
+	if err != nil {
+		return nil
+	}
+	if _, ours := e.cfg.accounts[account]; !ours {
+		return nil
+	}
+	if _, ok := e.d.Chains[chainID]; !ok {
+		return nil
+	}
+	if e.cfg.DryRun {
+		return nil
+	}
+	to := snap.Range.To
+	if err := e.recordedThrough(ctx, account, chainID, to); err != nil {
+		if errors.Is(err, ErrNotRecorded) {
+			e.log.Debug().Err(err).Uint64("chain", chainID).Uint64("block", to).Msg("asOf held back")
+			return bus.Retry(err, 200*time.Millisecond)
+		}
+		return bus.Retry(err, 0)
+	}
+	asOf, err := e.w.AdvanceAsOf(ctx, account, chainID, to)
+	if err != nil {
+		return bus.Retry(err, 0)
+	}
+	wm := &events.LedgerWatermark{Account: events.ChecksumAddress(account), ChainID: chainID, AsOf: asOf}
+	wm.Meta = events.NewMeta(events.TypeLedgerWatermark, wm.MsgID(), msg.MsgID, producer, e.d.Now())
+	if _, err := e.d.Bus.Publish(ctx, wm); err != nil {
+		return bus.Retry(fmt.Errorf("publish watermark: %w", err), 0)
+	}
+	return nil
+}
+
+// recordedThrough returns nil when every mining and landing of the account's legs on chainID at or
+// below block is recorded, ErrNotRecorded when one is not.
+func (e *Executor) recordedThrough(ctx context.Context, account string, chainID, block uint64) error {
+	open, err := e.d.Redis.SMembers(ctx, openKey(account)).Result()
+	if err != nil {
+		return err
+	}
+	done, err := e.d.Redis.SMembers(ctx, doneKey(account)).Result()
+	if err != nil {
+		return err
+	}
+	ids := append(open, done...)
+	slices.Sort(ids)
+	ids = slices.Compact(ids)
+	c := e.d.Chains[chainID]
+	for _, id := range ids {
+		b, _, err := e.w.Intent(ctx, account, id)
+		if errors.Is(err, pending.ErrNotFound) {
+			continue
+		}
+		if err != nil {
+			return err
+		}
+		rec, err := decodeRecord(b)
+		if err != nil {
+			return err
+		}
+		// The deposit: a signed transaction exists once the write-ahead record does.
+		if src := rec.leg(legSrc); src != nil && src.ChainID == chainID && src.UntilBlock == 0 {
+			txr, ok, err := (&txStore{rdb: e.d.Redis, account: account}).LoadTx(ctx, rec.depositStepKey())
+			if err != nil {
+				return err
+			}
+			if ok {
+				if err := minedAbove(ctx, c, txr.Hash, block, "deposit", id); err != nil {
+					return err
+				}
+			}
+		}
+		// The withdrawal: its tx hash is recorded, or the venue may know it already.
+		if dst := rec.leg(legDst); dst != nil && dst.ChainID == chainID && dst.UntilBlock == 0 {
+			hash := rec.Withdraw.TxHash
+			if hash == "" && rec.mayHaveWithdrawn() {
+				w, err := e.d.Venues[rec.Intent.Venue].FindWithdrawal(ctx, id, stepWithdraw)
+				switch {
+				case err == nil:
+					hash = w.TxHash
+				case !errors.Is(err, venue.ErrNotFound):
+					return fmt.Errorf("intent %s: look up withdrawal: %w", id, err)
+				}
+			}
+			if hash != "" {
+				if err := minedAbove(ctx, c, common.HexToHash(hash), block, "withdrawal", id); err != nil {
+					return err
+				}
+			}
+		}
+	}
+	return nil
+}
+
+// mayHaveWithdrawn reports whether a withdrawal may exist at the venue for the intent.
+func (rec *Record) mayHaveWithdrawn() bool {
+	if rec.Attempt != nil && rec.Attempt.Step == stepWithdraw {
+		return true
+	}
+	switch stateOf(rec) {
+	case events.StateWithdrawRequested, events.StateWithdrawSent:
+		return true
+	case events.StateNeedsAttention:
+		return rec.Withdraw.ClientID != ""
+	}
+	return false
+}
+
+// minedAbove returns ErrNotRecorded when the transaction is mined at or below block (and so a reader
+// at block would see it while the ledger does not say so).
+func minedAbove(ctx context.Context, c Chain, hash common.Hash, block uint64, what, id string) error {
+	rcpt, err := c.Receipt(ctx, hash)
+	if errors.Is(err, chain.ErrNotFound) {
+		return nil // not mined at any block up to the head, which is at or past block
+	}
+	if err != nil {
+		return err
+	}
+	if rcpt.BlockNumber.Uint64() <= block {
+		return fmt.Errorf("%w: intent %s: %s tx %s mined in block %d", ErrNotRecorded, id, what, hash.Hex(), rcpt.BlockNumber.Uint64())
+	}
+	return nil
+}
