@@ -35,14 +35,14 @@ func accountKey(account, suffix string) string {
 	return "rebal:v1:{" + a + "}:exec:" + suffix
 }
 
-func openKey(account string) string          { return accountKey(account, "open") }
-func doneKey(account string) string          { return accountKey(account, "done") }
-func outboxKey(account string) string        { return accountKey(account, "outbox") }
-func txKey(account, step string) string      { return accountKey(account, "tx:"+step) }
-func nonceKey(account string) string         { return accountKey(account, "nonce") }
-func leaseKey(account, venue string) string  { return accountKey(account, "lease:"+venue) }
-func fenceKey(account, venue string) string  { return accountKey(account, "fence:"+venue) }
-func notionalKey(venue string) string        { return "rebal:v1:exec:notional:" + venue }
+func openKey(account string) string         { return accountKey(account, "open") }
+func doneKey(account string) string         { return accountKey(account, "done") }
+func outboxKey(account string) string       { return accountKey(account, "outbox") }
+func txKey(account, step string) string     { return accountKey(account, "tx:"+step) }
+func nonceKey(account string) string        { return accountKey(account, "nonce") }
+func leaseKey(account, venue string) string { return accountKey(account, "lease:"+venue) }
+func fenceKey(account, venue string) string { return accountKey(account, "fence:"+venue) }
+func notionalKey(venue string) string       { return "rebal:v1:exec:notional:" + venue }
 
 const controlKey = "rebal:v1:exec:control"
 

@@ -32,7 +32,7 @@ type testVenue struct {
 	routes   []venue.Route
 	deposit  common.Address
 	hot      *ecdsa.PrivateKey
-	tradeBps int64       // taker fee in basis points
+	tradeBps int64               // taker fee in basis points
 	wFee     map[uint64]*big.Int // withdrawal fee per destination chain, in its decimals
 
 	mu          sync.Mutex
