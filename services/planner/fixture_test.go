@@ -89,6 +89,8 @@ type world struct {
 	seq   uint64
 	at    time.Time
 	last  map[uint64]uint64 // chain → last block
+	// out, when set, receives events instead of the state (to publish them on a stream).
+	out func(events.Event)
 }
 
 func newWorld(t *testing.T, yamlText string) *world {
@@ -108,6 +110,10 @@ func edit(t *testing.T, old, new string) string {
 }
 
 func (w *world) apply(ev events.Event) string {
+	if w.out != nil {
+		w.out(ev)
+		return ""
+	}
 	w.seq++
 	return w.st.Apply(w.seq, ev)
 }

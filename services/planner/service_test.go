@@ -1,0 +1,192 @@
+package planner
+
+import (
+	"bytes"
+	"context"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/rs/zerolog"
+	"github.com/stretchr/testify/require"
+
+	"github.com/rebalancer-dev/rebalancer/internal/bus"
+	"github.com/rebalancer-dev/rebalancer/internal/localinfra"
+	"github.com/rebalancer-dev/rebalancer/internal/testenv"
+	"github.com/rebalancer-dev/rebalancer/pkg/events"
+)
+
+func connect(tb testing.TB, srv *localinfra.NATS, name string) *bus.Bus {
+	tb.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	b, err := bus.Connect(ctx, bus.Config{URL: srv.URL(), Name: name, ReconnectWait: 50 * time.Millisecond}, zerolog.Nop(), prometheus.NewRegistry())
+	require.NoError(tb, err)
+	tb.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		_ = b.Close(ctx)
+	})
+	return b
+}
+
+// startService runs a planner replica until the test ends.
+func startService(tb testing.TB, srv *localinfra.NATS, yamlText, instance string) *Service {
+	tb.Helper()
+	w := newWorld(tb.(*testing.T), yamlText)
+	s, err := New(w.pol.cfg, Deps{Stream: connect(tb, srv, "planner"), Log: zerolog.Nop(), Instance: instance})
+	require.NoError(tb, err)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- s.Start(ctx) }()
+	tb.Cleanup(func() {
+		cancel()
+		require.NoError(tb, <-done)
+	})
+	return s
+}
+
+// script publishes a stream that makes the planner decide several times: deficits that come back
+// after their intents expire, cooldowns, caps, a watermark, a pause and a resume.
+func script(t *testing.T, w *world) {
+	w.balanced()
+	for round := 0; round < 6; round++ {
+		w.chainSnap(1, "2600", "1000")
+		w.chainSnap(10, "300", "1000")
+		w.chainSnap(42161, "1000", "200")
+		w.venueSnap("binance")
+		w.venueSnap("hyperliquid")
+		if round == 2 {
+			w.apply(&events.LedgerWatermark{Meta: events.NewMeta(events.TypeLedgerWatermark, "wm-1", "", "executor", w.at), Account: testAccount, ChainID: 10, AsOf: w.last[10]})
+			w.apply(&events.ControlCommand{Meta: events.NewMeta(events.TypeControlCommand, "pause-1", "", "op", w.at), Verb: events.VerbPause, Scope: "hyperliquid", Reason: "test", Operator: "me"})
+		}
+		if round == 4 {
+			w.apply(&events.ControlCommand{Meta: events.NewMeta(events.TypeControlCommand, "resume-1", "", "op", w.at), Verb: events.VerbResume, Scope: "hyperliquid", Reason: "test", Operator: "me"})
+		}
+		w.at = w.at.Add(20 * time.Minute)
+	}
+}
+
+// publishScript publishes the script and returns the last sequence it used.
+func publishScript(t *testing.T, b *bus.Bus) uint64 {
+	t.Helper()
+	w := newWorld(t, testYAML)
+	var last uint64
+	w.out = func(ev events.Event) {
+		res, err := b.Publish(context.Background(), ev)
+		require.NoError(t, err)
+		require.False(t, res.Duplicate, "script events are distinct facts")
+		last = res.Seq
+	}
+	script(t, w)
+	return last
+}
+
+// streamIntents reads every intent the stream holds, in stream order.
+func streamIntents(t *testing.T, b *bus.Bus) []*events.RebalanceIntent {
+	t.Helper()
+	var out []*events.RebalanceIntent
+	err := b.ReadRange(context.Background(), bus.Range{Subjects: []string{events.SubjectIntents + ".>"}}, func(m bus.Message) error {
+		require.NoError(t, m.DecodeErr)
+		out = append(out, m.Event.(*events.RebalanceIntent))
+		return nil
+	})
+	require.NoError(t, err)
+	return out
+}
+
+func waitCaughtUp(t *testing.T, seq uint64, ss ...*Service) {
+	t.Helper()
+	require.Eventually(t, func() bool {
+		for _, s := range ss {
+			if s.Ready(context.Background()) != nil || s.Seq() < seq || s.Pending() > 0 {
+				return false
+			}
+		}
+		return true
+	}, 20*time.Second, 5*time.Millisecond)
+}
+
+func replayBytes(t *testing.T, b *bus.Bus, yamlText string, from, to uint64) ([]byte, ReplayResult) {
+	t.Helper()
+	w := newWorld(t, yamlText)
+	res, err := Replay(context.Background(), b, w.pol, nil, from, to)
+	require.NoError(t, err)
+	var buf bytes.Buffer
+	require.NoError(t, WriteIntents(&buf, res.Intents))
+	return buf.Bytes(), res
+}
+
+func TestTwoReplicasPublishOneCopyAndReplayIsIdentical(t *testing.T) {
+	srv := testenv.NATS(t)
+	pub := connect(t, srv, "test")
+	a := startService(t, srv, testYAML, "a")
+	b := startService(t, srv, testYAML, "b")
+	last := publishScript(t, pub)
+	waitCaughtUp(t, last, a, b)
+
+	got := streamIntents(t, pub)
+	require.GreaterOrEqual(t, len(got), 6, "the script makes the planner decide repeatedly")
+	t.Logf("%d intents in the stream", len(got))
+	seen := map[string]int{}
+	for _, in := range got {
+		seen[in.ID]++
+		require.Equal(t, 1, seen[in.ID], "intent %s stored twice", in.ID)
+	}
+
+	// The same stream replayed twice gives the same bytes, and the same bytes the live
+	// replicas published.
+	first, res := replayBytes(t, pub, testYAML, 1, 0)
+	second, _ := replayBytes(t, pub, testYAML, 1, 0)
+	require.Equal(t, first, second)
+	var live bytes.Buffer
+	require.NoError(t, WriteIntents(&live, got))
+	require.Equal(t, live.String(), string(first))
+	require.Empty(t, Diff(res.Original, res.Intents))
+
+	// A third replica started now catches up, finds every decision in the stream and adds none.
+	c := startService(t, srv, testYAML, "c")
+	waitCaughtUp(t, last, c)
+	require.Len(t, streamIntents(t, pub), len(got))
+}
+
+func TestCatchUpPublishesDecisionsMissingFromTheStream(t *testing.T) {
+	srv := testenv.NATS(t)
+	pub := connect(t, srv, "test")
+	last := publishScript(t, pub) // no planner was running: the stream has no intent
+	require.Empty(t, streamIntents(t, pub))
+	want, res := replayBytes(t, pub, testYAML, 1, last)
+
+	s := startService(t, srv, testYAML, "late")
+	waitCaughtUp(t, last, s)
+	// Only the decisions still before their deadline in stream time are published.
+	got := streamIntents(t, pub)
+	require.NotEmpty(t, got)
+	var gotBytes bytes.Buffer
+	require.NoError(t, WriteIntents(&gotBytes, got))
+	require.Contains(t, string(want), gotBytes.String(), "published decisions are the replay's, unchanged")
+	require.Less(t, len(got), len(res.Intents), "decisions past their deadline are not published")
+	for _, in := range got {
+		require.False(t, res.Clock.After(in.Deadline), "intent %s published after its deadline", in.ID)
+	}
+}
+
+func TestWhatIfReplayDiffs(t *testing.T) {
+	srv := testenv.NATS(t)
+	pub := connect(t, srv, "test")
+	a := startService(t, srv, testYAML, "a")
+	last := publishScript(t, pub)
+	waitCaughtUp(t, last, a)
+
+	// A tighter transfer cap decides smaller intents: every original differs.
+	whatIf := edit(t, `maxTransfer: "2000"`, `maxTransfer: "300"`)
+	_, res := replayBytes(t, pub, whatIf, 1, 0)
+	lines := Diff(res.Original, res.Intents)
+	require.NotEmpty(t, lines)
+	require.True(t, contains(lines, "- seq"), "%v", lines)
+	require.True(t, contains(lines, "amountIn 300000000"), "%v", lines)
+
+	// Replaying with the config in force finds no difference.
+	_, same := replayBytes(t, pub, testYAML, 1, 0)
+	require.Empty(t, Diff(same.Original, same.Intents))
+}
