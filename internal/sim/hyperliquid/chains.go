@@ -41,6 +41,7 @@ type payout struct {
 type chains struct {
 	arb, evm         *ethclient.Client
 	arbNext, evmNext uint64 // next block to scan
+	arbSeen, evmSeen uint64 // latest head seen
 	wallet           common.Address
 	payouts          []payout
 	kick             chan struct{}
@@ -169,9 +170,17 @@ func (s *Sim) Sync(ctx context.Context) error {
 func (s *Sim) scanArbitrum(ctx context.Context, c *chains) error {
 	a := s.cfg.Arbitrum
 	head, err := c.arb.BlockNumber(ctx)
-	if err != nil || head < c.arbNext {
+	if err != nil {
 		return err
 	}
+	s.mu.Lock()
+	c.arbSeen = head
+	s.mu.Unlock()
+	// Credits trail the chain by CreditDelayBlocks: bridge and CoreWriter actions are asynchronous.
+	if head < s.cfg.CreditDelayBlocks || head-s.cfg.CreditDelayBlocks < c.arbNext {
+		return nil
+	}
+	head -= s.cfg.CreditDelayBlocks
 	logs, err := c.arb.FilterLogs(ctx, ethereum.FilterQuery{
 		FromBlock: new(big.Int).SetUint64(c.arbNext), ToBlock: new(big.Int).SetUint64(head),
 		Addresses: []common.Address{a.USDC},
@@ -206,9 +215,17 @@ func (s *Sim) scanArbitrum(ctx context.Context, c *chains) error {
 
 func (s *Sim) scanHyperEVM(ctx context.Context, c *chains) error {
 	head, err := c.evm.BlockNumber(ctx)
-	if err != nil || head < c.evmNext {
+	if err != nil {
 		return err
 	}
+	s.mu.Lock()
+	c.evmSeen = head
+	s.mu.Unlock()
+	// Credits trail the chain by CreditDelayBlocks: bridge and CoreWriter actions are asynchronous.
+	if head < s.cfg.CreditDelayBlocks || head-s.cfg.CreditDelayBlocks < c.evmNext {
+		return nil
+	}
+	head -= s.cfg.CreditDelayBlocks
 	var addrs []common.Address
 	var systems []common.Hash
 	byContract := map[common.Address]*Token{}
@@ -357,6 +374,17 @@ func (s *Sim) pay(ctx context.Context, c *chains) error {
 			Note: p.to.Hex()})
 		s.mu.Unlock()
 	}
+}
+
+// HeadsSeen returns the latest Arbitrum and HyperEVM block numbers the deposit scanner has seen
+// (credits trail them by CreditDelayBlocks).
+func (s *Sim) HeadsSeen() (arbitrum, hyperEVM uint64) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.chains == nil {
+		return 0, 0
+	}
+	return s.chains.arbSeen, s.chains.evmSeen
 }
 
 // PendingPayouts is how many payouts wait for their chain transfer.

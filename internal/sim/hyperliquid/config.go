@@ -87,6 +87,9 @@ type Config struct {
 	// Arbitrum and HyperEVM are optional: without them the chain bridges are off.
 	Arbitrum *Arbitrum
 	HyperEVM *HyperEVM
+	// CreditDelayBlocks is how many blocks a deposit waits before HyperCore credits it (0): with it,
+	// a mined deposit is visibly not yet credited, as with the real bridges and CoreWriter.
+	CreditDelayBlocks uint64
 	// PollInterval is how often Start scans the chains (200ms).
 	PollInterval time.Duration
 	// Now is the clock (time.Now).

@@ -29,6 +29,10 @@ func e6(s string) *big.Int { // a decimal in 6-decimal ERC20 units
 }
 
 func newChainEnv(t *testing.T, mutate ...func(*hyperliquid.Config)) *chainEnv {
+	return newChainEnvDelay(t, 0, mutate...)
+}
+
+func newChainEnvDelay(t *testing.T, delay uint64, mutate ...func(*hyperliquid.Config)) *chainEnv {
 	t.Helper()
 	ctx := ctxT(t)
 	user, err := crypto.GenerateKey()
@@ -55,7 +59,7 @@ func newChainEnv(t *testing.T, mutate ...func(*hyperliquid.Config)) *chainEnv {
 	tokens, pairs := hlsim.MainnetLikeTokens(evm.TokenAddress("USDC"), evm.TokenAddress("USDT0"), defaultBids, defaultAsks)
 	sim, url := newSim(t, envOpts{tokens: tokens, pairs: pairs,
 		arbitrum: &hlsim.Arbitrum{RPCURL: arb.RPCURL(), USDC: arb.TokenAddress("USDC"), BridgeKey: bridge},
-		hyperEVM: &hlsim.HyperEVM{RPCURL: evm.RPCURL(), PayerKey: payer}})
+		hyperEVM: &hlsim.HyperEVM{RPCURL: evm.RPCURL(), PayerKey: payer}, delay: delay})
 	runCtx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- sim.Start(runCtx) }()
@@ -200,4 +204,30 @@ func TestHyperEVMDeposits(t *testing.T) {
 		require.False(t, found)
 		require.Equal(t, before, c.sim.SpotBalance(c.user, "USDC"))
 	})
+}
+
+func TestDepositCreditedOnlyOnHyperCoreAfterDelay(t *testing.T) {
+	c := newChainEnvDelay(t, 3)
+	ctx := ctxT(t)
+	require.NoError(t, c.evm.Mint(ctx, "USDT0", c.user, e6("10")))
+	rcpt, err := c.evm.SendAndMine(ctx, c.key, c.evm.TokenAddress("USDT0"), nil,
+		hyperliquid.TransferCalldata(c.client.Meta().Base.SystemAddress(), e6("10")))
+	require.NoError(t, err)
+	require.Equal(t, uint64(1), rcpt.Status, "the EVM side succeeded")
+	// The receipt is in, yet HyperCore has not credited it: the scan is behind by three blocks and the
+	// simulator has seen at least the block holding the transfer.
+	require.Eventually(t, func() bool {
+		_, evmHead := c.sim.HeadsSeen()
+		return evmHead >= rcpt.BlockNumber.Uint64()
+	}, 5*time.Second, 10*time.Millisecond)
+	require.NoError(t, c.sim.Sync(ctx)) // one complete scan at a head holding the transfer
+	_, found, err := c.client.FindDeposit(ctx, rcpt.TxHash, 0)
+	require.NoError(t, err)
+	require.False(t, found)
+	require.Zero(t, c.sim.SpotBalance(c.user, "USDT0").Sign())
+	for i := 0; i < 3; i++ {
+		c.evm.Commit()
+	}
+	dep := c.awaitDeposit(t, rcpt.TxHash)
+	require.Equal(t, usd("10"), dep.Amount)
 }

@@ -42,6 +42,7 @@ type envOpts struct {
 	arbitrum *hlsim.Arbitrum
 	hyperEVM *hlsim.HyperEVM
 	weight   int
+	delay    uint64
 }
 
 func usd(s string) *big.Int { // a decimal in 8-decimal HyperCore wei
@@ -62,7 +63,7 @@ func newSim(t testing.TB, o envOpts) (*hlsim.Sim, string) {
 			common.HexToAddress("0xB8CE59FC3717ada4C02eaDF9682A9e934F625ebb"), defaultBids, defaultAsks)
 	}
 	sim, err := hlsim.New(hlsim.Config{Network: o.network, Tokens: o.tokens, Pairs: o.pairs, Arbitrum: o.arbitrum,
-		HyperEVM: o.hyperEVM, PollInterval: 20 * time.Millisecond, WeightPerMinute: o.weight}, zerolog.Nop())
+		HyperEVM: o.hyperEVM, PollInterval: 20 * time.Millisecond, WeightPerMinute: o.weight, CreditDelayBlocks: o.delay}, zerolog.Nop())
 	require.NoError(t, err)
 	srv := httptest.NewServer(sim.Handler())
 	t.Cleanup(srv.Close)
