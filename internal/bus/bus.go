@@ -7,6 +7,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
@@ -145,6 +146,9 @@ func (b *Bus) setBound(durable string, delta int) {
 	b.bound[durable] += delta
 }
 
+// flushOnClose bounds the final flush of acks when Close's budget is already spent.
+const flushOnClose = 500 * time.Millisecond
+
 // Close shuts the bus down in order: every Consume stops fetching; handlers in flight finish
 // (until ctx ends, when their contexts are cancelled); messages fetched but not started are given
 // back; then the connection drains its pending publishes and acks and closes. Safe to call twice.
@@ -167,6 +171,11 @@ func (b *Bus) Close(ctx context.Context) error {
 		<-done // handlers now see a cancelled context; Consume returns as soon as they do
 	}
 	b.cancelAbort()
+	// Push out the acks and naks just sent even if the budget is spent: losing them would leave
+	// their messages to time out. Bounded, so an unreachable server cannot hold Close.
+	if err := b.nc.FlushTimeout(flushOnClose); err != nil && !errors.Is(err, nats.ErrConnectionClosed) {
+		errs = append(errs, fmt.Errorf("bus: flush: %w", err))
+	}
 	if err := b.nc.Drain(); err != nil && !errors.Is(err, nats.ErrConnectionClosed) {
 		errs = append(errs, fmt.Errorf("bus: drain: %w", err))
 		b.nc.Close()

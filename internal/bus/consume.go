@@ -226,14 +226,19 @@ func (c *consumer) run(ctx context.Context, cons jetstream.Consumer) error {
 	}
 	defer func() { close(work); wg.Wait() }()
 
+	var held jetstream.Msg // fetched when the stop came: given back with the rest
 	for {
 		jm, err := it.Next(jetstream.NextContext(ctx))
+		// ctx follows Close through an AfterFunc; look at the source too, so that nothing new
+		// starts once Close has begun.
+		if ctx.Err() != nil || c.b.stopFetch.Err() != nil {
+			// Next may return a buffered message even after ctx ended; do not start it.
+			held = jm
+			break
+		}
 		if err == nil {
 			dispatch(jm)
 			continue
-		}
-		if ctx.Err() != nil {
-			break
 		}
 		if errors.Is(err, jetstream.ErrMsgIteratorClosed) {
 			return err
@@ -243,21 +248,27 @@ func (c *consumer) run(ctx context.Context, cons jetstream.Consumer) error {
 
 	// Stop fetching; hand back what was fetched but not started so another replica takes it now
 	// rather than after AckWait. A message on its last delivery is handled instead: giving it back
-	// would exhaust it.
+	// would exhaust it. This runs even when Close's budget is spent: a Nak costs nothing.
 	it.Drain()
-	dctx, cancel := context.WithTimeout(c.hctx, 5*time.Second)
+	giveBack := func(jm jetstream.Msg) {
+		if md, err := jm.Metadata(); err == nil && md.NumDelivered >= uint64(c.spec.MaxDeliver) {
+			dispatch(jm)
+			return
+		}
+		_ = jm.Nak()
+		c.b.m.handled.WithLabelValues(c.spec.Durable, subjectClass(jm.Subject()), outcomeNak).Inc()
+	}
+	if held != nil {
+		giveBack(held)
+	}
+	dctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 	defer cancel()
 	for {
 		jm, err := it.Next(jetstream.NextContext(dctx))
 		if err != nil {
 			return nil
 		}
-		if md, err := jm.Metadata(); err == nil && md.NumDelivered >= uint64(c.spec.MaxDeliver) {
-			dispatch(jm)
-			continue
-		}
-		_ = jm.Nak()
-		c.b.m.handled.WithLabelValues(c.spec.Durable, subjectClass(jm.Subject()), outcomeNak).Inc()
+		giveBack(jm)
 	}
 }
 
