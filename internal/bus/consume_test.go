@@ -102,8 +102,8 @@ func TestHandlerOutcomes(t *testing.T) {
 		name string
 		// fail is the handler's result for the first delivery of the event; later deliveries succeed.
 		fail       func() error
-		wantDLQ    string // reason substring; "" = no dead letter
-		deliveries uint64 // deliveries until settled
+		wantDLQ    string        // reason substring; "" = no dead letter
+		deliveries uint64        // deliveries until settled
 		minGap     time.Duration // at least this between the failing delivery and the next
 	}{
 		{"reject", func() error { return Reject(errors.New("route not configured")) }, "reject: route not configured", 1, 0},

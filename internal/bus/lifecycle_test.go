@@ -272,4 +272,3 @@ func TestConsumeSpecValidation(t *testing.T) {
 	err := b.Consume(ctx, fastSpec("test"), func(context.Context, Message) error { return nil })
 	require.ErrorIs(t, err, ErrClosed)
 }
-
