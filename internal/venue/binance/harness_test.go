@@ -112,6 +112,13 @@ func newEnv(t *testing.T, opts ...envOption) *env {
 		require.True(t, ok)
 		cfg.AutoMine = true
 		cfg.Funded = []common.Address{hotAddr, user}
+		for i, tok := range cfg.Tokens {
+			unit := new(big.Int).Exp(big.NewInt(10), big.NewInt(int64(tok.Decimals)), nil)
+			cfg.Tokens[i].Balances = map[common.Address]*big.Int{
+				hotAddr: new(big.Int).Mul(big.NewInt(1_000_000), unit),
+				user:    new(big.Int).Mul(big.NewInt(100_000), unit),
+			}
+		}
 		c, err := simchain.New(cfg)
 		require.NoError(t, err)
 		t.Cleanup(func() { _ = c.Close() })
@@ -120,13 +127,6 @@ func newEnv(t *testing.T, opts ...envOption) *env {
 	e := &env{t: t, eth: start(simchain.Ethereum), bsc: start(simchain.BSC), user: user, logs: &syncBuffer{},
 		skew: &atomic.Int64{}, sleeps: &sleepLog{}}
 	ctx := context.Background()
-	for _, c := range []*simchain.Chain{e.eth, e.bsc} {
-		for _, tok := range c.Tokens() {
-			unit := new(big.Int).Exp(big.NewInt(10), big.NewInt(int64(tok.Decimals)), nil)
-			require.NoError(t, c.Mint(ctx, tok.Symbol, hotAddr, new(big.Int).Mul(big.NewInt(1_000_000), unit)))
-			require.NoError(t, c.Mint(ctx, tok.Symbol, user, new(big.Int).Mul(big.NewInt(100_000), unit)))
-		}
-	}
 	coins := func(c *simchain.Chain, fee string) []simbinance.CoinNetwork {
 		var out []simbinance.CoinNetwork
 		for _, tok := range c.Tokens() {
