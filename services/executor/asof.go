@@ -77,6 +77,10 @@ func (e *Executor) recordedThrough(ctx context.Context, account string, chainID,
 	slices.Sort(ids)
 	ids = slices.Compact(ids)
 	c := e.d.Chains[chainID]
+	// Withdrawals that may exist at a venue whose transaction the venue does not show yet (its
+	// history lags), per destination token; and the landings already known.
+	unknown := map[string]bool{}
+	known := map[common.Hash]bool{}
 	for _, id := range ids {
 		b, _, err := e.w.Intent(ctx, account, id)
 		if errors.Is(err, pending.ErrNotFound) {
@@ -114,10 +118,59 @@ func (e *Executor) recordedThrough(ctx context.Context, account string, chainID,
 				}
 			}
 			if hash != "" {
+				known[common.HexToHash(hash)] = true
 				if err := minedAbove(ctx, c, common.HexToHash(hash), block, "withdrawal", id); err != nil {
 					return err
 				}
+			} else if rec.mayHaveWithdrawn() {
+				unknown[dst.Token] = true
 			}
+		} else if dst != nil && rec.Withdraw.TxHash != "" {
+			known[common.HexToHash(rec.Withdraw.TxHash)] = true
+		}
+	}
+	if len(unknown) > 0 {
+		return e.noUnknownLanding(ctx, account, chainID, block, unknown, known)
+	}
+	return nil
+}
+
+// noUnknownLanding covers withdrawals the venue may have sent without saying so yet: it returns
+// ErrNotRecorded if the account received any of those tokens on the chain after the current asOf
+// and up to block in a transaction that is not a known landing. Other incoming transfers (the
+// relayer's own traffic) then hold asOf back only while such a withdrawal is unaccounted for.
+func (e *Executor) noUnknownLanding(ctx context.Context, account string, chainID, block uint64, tokens map[string]bool, known map[common.Hash]bool) error {
+	lkey, err := pending.LedgerKey(account)
+	if err != nil {
+		return err
+	}
+	var from uint64
+	if s, err := e.d.Redis.HGet(ctx, lkey, pending.AsOfField(chainID)).Uint64(); err == nil {
+		from = s + 1
+	}
+	if from > block {
+		return nil
+	}
+	var addrs []common.Address
+	for v := range e.d.Venues {
+		for t := range tokens {
+			if r, ok := e.cfg.route(v, t, chainID); ok {
+				addrs = append(addrs, common.HexToAddress(r.TokenAddress))
+			}
+		}
+	}
+	if len(addrs) == 0 {
+		return nil
+	}
+	ts, err := e.d.Chains[chainID].Transfers(ctx, chain.TransferFilter{FromBlock: from, ToBlock: block, Tokens: addrs,
+		To: []common.Address{common.HexToAddress(account)}})
+	if err != nil {
+		return err
+	}
+	for _, t := range ts {
+		if !known[t.TxHash] {
+			return fmt.Errorf("%w: chain %d: transfer %s in block %d may be a withdrawal the venue has not reported yet",
+				ErrNotRecorded, chainID, t.TxHash.Hex(), t.Block)
 		}
 	}
 	return nil

@@ -152,16 +152,18 @@ func (h *harness) connect(name string) *bus.Bus {
 // instance is one executor process.
 type instance struct {
 	cancel context.CancelFunc
-	done   chan error
+	done   chan struct{}
+	err    error
 	killed atomic.Bool
 	bus    *bus.Bus
+	once   sync.Once
 }
 
 // start runs an executor instance; fault (may be nil) is its fault hook, given the instance so it
 // can kill it.
 func (h *harness) start(cfg Config, fault func(in *instance, point string) error) *instance {
 	h.t.Helper()
-	in := &instance{done: make(chan error, 1)}
+	in := &instance{done: make(chan struct{})}
 	in.bus = h.connect("executor")
 	ctx, cancel := context.WithCancel(context.Background())
 	in.cancel = cancel
@@ -182,7 +184,7 @@ func (h *harness) start(cfg Config, fault func(in *instance, point string) error
 	}
 	e, err := New(cfg, d)
 	require.NoError(h.t, err)
-	go func() { in.done <- e.Start(ctx) }()
+	go func() { in.err = e.Start(ctx); close(in.done) }()
 	h.t.Cleanup(func() { in.stop(h.t) })
 	return in
 }
@@ -195,15 +197,17 @@ func (in *instance) kill() error {
 }
 
 func (in *instance) stop(t testing.TB) {
-	in.cancel()
-	select {
-	case <-in.done:
-	case <-time.After(10 * time.Second):
-		t.Errorf("executor instance did not stop")
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-	defer cancel()
-	_ = in.bus.Close(ctx)
+	in.once.Do(func() {
+		in.cancel()
+		select {
+		case <-in.done:
+		case <-time.After(10 * time.Second):
+			t.Errorf("executor instance did not stop")
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		defer cancel()
+		_ = in.bus.Close(ctx)
+	})
 }
 
 func randomID() string {

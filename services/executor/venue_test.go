@@ -9,6 +9,7 @@ import (
 	"math/rand/v2"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/ethereum/go-ethereum/common"
 	"github.com/ethereum/go-ethereum/core/types"
@@ -44,7 +45,11 @@ type testVenue struct {
 	orders      map[string]venue.Order
 	withdrawals map[string]venue.Withdrawal
 	created     map[string]int // "order:<intent>" / "withdraw:<intent>" → how many were created
+	createdAt   map[string]time.Time
 	suspended   map[uint64]bool
+	// lookupLag hides a new order or withdrawal from lookups for a while, as a venue's read path
+	// lags its write path: "absent" right after an ambiguous answer must not be trusted.
+	lookupLag time.Duration
 }
 
 func newTestVenue(chains map[uint64]*simchain.Chain, clients map[uint64]*chain.Client, routes []venue.Route, seed uint64) *testVenue {
@@ -52,7 +57,8 @@ func newTestVenue(chains map[uint64]*simchain.Chain, clients map[uint64]*chain.C
 		deposit: simchain.DevAddress("binance-deposit"), hot: simchain.DevKey("binance-hot"), tradeBps: 10,
 		wFee: map[uint64]*big.Int{}, rng: rand.New(rand.NewPCG(seed, seed+1)),
 		credited: map[string]venue.Amount{}, balance: map[string]*big.Rat{}, orders: map[string]venue.Order{},
-		withdrawals: map[string]venue.Withdrawal{}, created: map[string]int{}, suspended: map[uint64]bool{}}
+		withdrawals: map[string]venue.Withdrawal{}, created: map[string]int{}, createdAt: map[string]time.Time{},
+		suspended: map[uint64]bool{}, lookupLag: 50 * time.Millisecond}
 }
 
 func (v *testVenue) setFaultRate(r float64) { v.mu.Lock(); v.faultRate = r; v.mu.Unlock() }
@@ -196,12 +202,11 @@ func (v *testVenue) Swap(ctx context.Context, req venue.SwapRequest) (venue.Orde
 	if f == 1 {
 		return venue.Order{}, errVenue5xx
 	}
+	// Like Binance, a client order id is refused only while the first order is open; these fill at
+	// once, so a second order with the same id would be accepted: the executor must look up first.
 	id := orderID(req.IntentID, req.Step)
 	v.mu.Lock()
 	defer v.mu.Unlock()
-	if o, ok := v.orders[id]; ok {
-		return o, nil
-	}
 	have := v.balance[req.From]
 	if have == nil || have.Cmp(req.In.Rat()) < 0 {
 		return venue.Order{ClientID: id, Status: venue.OrderRejected, Raw: "-2010 insufficient balance"}, nil
@@ -217,7 +222,10 @@ func (v *testVenue) Swap(ctx context.Context, req venue.SwapRequest) (venue.Orde
 	v.add(req.To, recv.Rat())
 	o := venue.Order{ClientID: id, VenueID: fmt.Sprint(len(v.orders) + 1), Status: venue.OrderFilled, Side: venue.Sell,
 		Spent: req.In, Received: recv, Fee: feeAmt, FeeToken: req.From}
-	v.orders[id] = o
+	if _, dup := v.orders[id]; !dup {
+		v.orders[id] = o
+		v.createdAt["order:"+id] = time.Now()
+	}
 	v.created["order:"+req.IntentID]++
 	if f == 2 {
 		return venue.Order{}, fmt.Errorf("%w: response dropped", venue.ErrUnknownOutcome)
@@ -232,7 +240,7 @@ func (v *testVenue) FindOrder(ctx context.Context, intentID, step string) (venue
 	v.mu.Lock()
 	defer v.mu.Unlock()
 	o, ok := v.orders[orderID(intentID, step)]
-	if !ok {
+	if !ok || time.Since(v.createdAt["order:"+orderID(intentID, step)]) < v.lookupLag {
 		return venue.Order{}, venue.ErrNotFound
 	}
 	return o, nil
@@ -243,12 +251,9 @@ func (v *testVenue) Withdraw(ctx context.Context, req venue.WithdrawRequest) (ve
 	if f == 1 {
 		return venue.Withdrawal{}, errVenue5xx
 	}
+	// Like Binance, withdrawOrderId is a lookup key, not de-duplicated: the executor must look up.
 	id := orderID(req.IntentID, req.Step)
 	v.mu.Lock()
-	if w, ok := v.withdrawals[id]; ok {
-		v.mu.Unlock()
-		return w, nil
-	}
 	if v.suspended[req.Route.ChainID] {
 		v.mu.Unlock()
 		return venue.Withdrawal{ClientID: id, Wait: venue.WaitWithdrawSuspended}, nil
@@ -265,7 +270,12 @@ func (v *testVenue) Withdraw(ctx context.Context, req venue.WithdrawRequest) (ve
 	v.created["withdraw:"+req.IntentID]++
 	w := venue.Withdrawal{ClientID: id, VenueID: fmt.Sprint(len(v.withdrawals) + 1), Route: req.Route, Address: req.Address,
 		Amount: venue.NewAmount(net, r.Decimals), Fee: fee, Status: venue.WithdrawalPending}
-	v.withdrawals[id] = w
+	first := false
+	if _, dup := v.withdrawals[id]; !dup {
+		first = true
+		v.withdrawals[id] = w
+		v.createdAt["withdraw:"+id] = time.Now()
+	}
 	v.mu.Unlock()
 	// Pay out on chain (outside the lock: mining takes a moment).
 	rcpt, err := v.chains[req.Route.ChainID].Transfer(ctx, v.hot, req.Route.Token, common.HexToAddress(req.Address), net)
@@ -273,7 +283,9 @@ func (v *testVenue) Withdraw(ctx context.Context, req venue.WithdrawRequest) (ve
 	defer v.mu.Unlock()
 	if err == nil {
 		w.Status, w.TxHash = venue.WithdrawalCompleted, rcpt.TxHash.Hex()
-		v.withdrawals[id] = w
+		if first {
+			v.withdrawals[id] = w
+		}
 	}
 	if f == 2 || err != nil {
 		return venue.Withdrawal{}, fmt.Errorf("%w: response dropped (%v)", venue.ErrUnknownOutcome, err)
@@ -288,7 +300,7 @@ func (v *testVenue) FindWithdrawal(ctx context.Context, intentID, step string) (
 	v.mu.Lock()
 	defer v.mu.Unlock()
 	w, ok := v.withdrawals[orderID(intentID, step)]
-	if !ok {
+	if !ok || time.Since(v.createdAt["withdraw:"+orderID(intentID, step)]) < v.lookupLag {
 		return venue.Withdrawal{}, venue.ErrNotFound
 	}
 	return w, nil
