@@ -6,7 +6,6 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"math/big"
@@ -486,5 +485,3 @@ func decParam(r *request, name string) (*big.Rat, *apiError) {
 	}
 	return d, nil
 }
-
-var errNoChain = errors.New("simbinance: network has no chain")

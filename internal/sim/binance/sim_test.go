@@ -211,28 +211,33 @@ func TestOrderFiltersAndBalance(t *testing.T) {
 
 func TestWeightsAndBan(t *testing.T) {
 	s, _ := newSim(t, func(c *Config) { c.APIWeightLimit = 45; c.BanAfter = 2 })
-	get := func() *http.Response {
+	type answer struct {
+		status int
+		header http.Header
+		code   int
+	}
+	get := func() answer {
 		t.Helper()
 		resp, err := http.Get(s.URL() + "/api/v3/exchangeInfo?symbol=USDCUSDT")
 		require.NoError(t, err)
-		t.Cleanup(func() { resp.Body.Close() })
-		return resp
+		defer resp.Body.Close()
+		var body struct{ Code int }
+		_ = json.NewDecoder(resp.Body).Decode(&body)
+		return answer{status: resp.StatusCode, header: resp.Header, code: body.Code}
 	}
 	r1 := get()
-	require.Equal(t, http.StatusOK, r1.StatusCode)
-	require.Equal(t, "20", r1.Header.Get("X-MBX-USED-WEIGHT-1M"))
+	require.Equal(t, http.StatusOK, r1.status)
+	require.Equal(t, "20", r1.header.Get("X-MBX-USED-WEIGHT-1M"))
 	r2 := get()
-	require.Equal(t, "40", r2.Header.Get("X-MBX-USED-WEIGHT-1M"))
+	require.Equal(t, "40", r2.header.Get("X-MBX-USED-WEIGHT-1M"))
 	r3 := get()
-	require.Equal(t, http.StatusTooManyRequests, r3.StatusCode)
-	require.NotEmpty(t, r3.Header.Get("Retry-After"))
-	var body struct{ Code int }
-	require.NoError(t, json.NewDecoder(r3.Body).Decode(&body))
-	require.Equal(t, -1003, body.Code)
+	require.Equal(t, http.StatusTooManyRequests, r3.status)
+	require.NotEmpty(t, r3.header.Get("Retry-After"))
+	require.Equal(t, -1003, r3.code)
 	// Ignoring Retry-After: another 429, then an IP ban.
-	require.Equal(t, http.StatusTooManyRequests, get().StatusCode)
-	require.Equal(t, http.StatusTeapot, get().StatusCode)
-	require.Equal(t, http.StatusTeapot, get().StatusCode)
+	require.Equal(t, http.StatusTooManyRequests, get().status)
+	require.Equal(t, http.StatusTeapot, get().status)
+	require.Equal(t, http.StatusTeapot, get().status)
 }
 
 func TestFaults(t *testing.T) {

@@ -2,10 +2,10 @@ package binance_test
 
 import (
 	"bytes"
+	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
-	"context"
 	"math/big"
 	"os"
 	"sync"
@@ -176,14 +176,6 @@ func newEnv(t *testing.T, opts ...envOption) *env {
 	require.NoError(t, err)
 	e.client = client
 	return e
-}
-
-// chainOf returns the simulated chain of a route.
-func (e *env) chainOf(k venue.Key) *simchain.Chain {
-	if k.ChainID == simchain.BSC {
-		return e.bsc
-	}
-	return e.eth
 }
 
 // tick runs one round of the simulator's chain work.

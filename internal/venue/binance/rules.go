@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"math/big"
 	"strings"
-	"time"
 
 	bn "github.com/adshao/go-binance/v2"
 
@@ -170,8 +169,3 @@ func dec(r *big.Rat) string {
 	a, _ := venue.FromRat(r, 8, venue.Down)
 	return a.String()
 }
-
-func ratString(r *big.Rat) string { return dec(r) }
-
-// since is a tiny helper so that the clock stays injectable.
-func (c *Client) since(t time.Time) time.Duration { return c.cfg.Now().Sub(t) }
