@@ -37,6 +37,9 @@ type Config struct {
 	// WeightPerMinute is the request weight the adapter allows itself per minute (1200, the venue's
 	// per-IP limit; set lower when several processes share an IP).
 	WeightPerMinute int
+	// MetaTTL is how long spotMeta and the fee rates are reused before they are read again (5m):
+	// spotMeta weighs 20 and changes only when the venue lists tokens or changes tick rules.
+	MetaTTL time.Duration
 	// Timeout bounds one HTTP request (10s).
 	Timeout time.Duration
 	// Resends is how many times an ambiguous /exchange request is resent with the same bytes (3).
@@ -57,6 +60,10 @@ type Client struct {
 	cfg     Config
 	limiter *limiter
 	meta    atomic.Pointer[Meta]
+	cacheMu sync.Mutex
+	metaAt  time.Time
+	fees    *Fees
+	feesAt  time.Time
 }
 
 // New builds a client and resolves spot metadata (pair, token indices, decimals) from the venue.
@@ -84,6 +91,9 @@ func New(ctx context.Context, cfg Config) (*Client, error) {
 	}
 	if cfg.Timeout == 0 {
 		cfg.Timeout = 10 * time.Second
+	}
+	if cfg.MetaTTL == 0 {
+		cfg.MetaTTL = 5 * time.Minute
 	}
 	if cfg.Resends == 0 {
 		cfg.Resends = 3

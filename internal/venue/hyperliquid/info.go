@@ -135,8 +135,26 @@ func (c *Client) Book(ctx context.Context) (Book, error) {
 // Fees are the account's spot fee rates.
 type Fees struct{ Taker, Maker *big.Rat }
 
-// Fees reads the account's spot fee rates (userFees).
+// Fees returns the account's spot fee rates (userFees), read again once older than MetaTTL.
 func (c *Client) Fees(ctx context.Context) (Fees, error) {
+	c.cacheMu.Lock()
+	if c.fees != nil && c.cfg.Now().Sub(c.feesAt) < c.cfg.MetaTTL {
+		f := *c.fees
+		c.cacheMu.Unlock()
+		return f, nil
+	}
+	c.cacheMu.Unlock()
+	f, err := c.readFees(ctx)
+	if err != nil {
+		return Fees{}, err
+	}
+	c.cacheMu.Lock()
+	c.fees, c.feesAt = &f, c.cfg.Now()
+	c.cacheMu.Unlock()
+	return f, nil
+}
+
+func (c *Client) readFees(ctx context.Context) (Fees, error) {
 	var ans struct {
 		Taker string `json:"userSpotCrossRate"`
 		Maker string `json:"userSpotAddRate"`

@@ -91,10 +91,24 @@ func (c *Client) Refresh(ctx context.Context) error {
 	for _, u := range m.Universe {
 		if len(u.Tokens) == 2 && u.Tokens[0] == base.Index && u.Tokens[1] == quote.Index {
 			c.meta.Store(&Meta{Base: base, Quote: quote, Asset: 10000 + u.Index, Coin: u.Name})
+			c.cacheMu.Lock()
+			c.metaAt = c.cfg.Now()
+			c.cacheMu.Unlock()
 			return nil
 		}
 	}
 	return fmt.Errorf("%w: pair %s/%s in spotMeta universe", ErrNotFound, c.cfg.Base, c.cfg.Quote)
+}
+
+// RefreshIfStale re-reads spotMeta when the last read is older than MetaTTL.
+func (c *Client) RefreshIfStale(ctx context.Context) error {
+	c.cacheMu.Lock()
+	fresh := c.cfg.Now().Sub(c.metaAt) < c.cfg.MetaTTL
+	c.cacheMu.Unlock()
+	if fresh {
+		return nil
+	}
+	return c.Refresh(ctx)
 }
 
 // Token returns the pair token named name.

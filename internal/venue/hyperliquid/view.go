@@ -101,7 +101,7 @@ func (v *Venue) tokenOf(coin string) string {
 // Routes lists USDC on Arbitrum (Bridge2 in, withdraw3 out) and every pair token linked to HyperEVM
 // (system address or CoreDepositWallet in, spotSend out).
 func (v *Venue) Routes(ctx context.Context) ([]venue.Route, error) {
-	if err := v.c.Refresh(ctx); err != nil {
+	if err := v.c.RefreshIfStale(ctx); err != nil {
 		return nil, err
 	}
 	m := v.c.Meta()

@@ -181,3 +181,24 @@ func TestVenueRouteEndToEnd(t *testing.T) {
 	require.Equal(t, "hyperliquid", snap.Venue)
 	require.Len(t, snap.Balances, 3)
 }
+
+func TestQuotesReuseMetaAndFeesWithinTheirTTL(t *testing.T) {
+	// A weight budget that only cached spotMeta and userFees fit in: a quote re-reading them (20 each)
+	// would have to wait, and waiting fails here.
+	e := newEnv(t, envOpts{}, func(c *hyperliquid.Config) {
+		c.WeightPerMinute = 150
+		c.Sleep = func(context.Context, time.Duration) error { return context.DeadlineExceeded }
+	})
+	store, err := hyperliquid.NewFilePreparedStore(t.TempDir())
+	require.NoError(t, err)
+	v, err := hyperliquid.NewVenue(e.client, hyperliquid.VenueConfig{Store: store})
+	require.NoError(t, err)
+	ctx := ctxT(t)
+	src := venue.Key{Token: "USDT", ChainID: simchain.HyperEVM}
+	dst := venue.Key{Token: "USDC", ChainID: simchain.HyperEVM}
+	for i := 0; i < 10; i++ {
+		q, err := v.Quote(ctx, src, dst, venue.NewAmount(e6("50"), 6))
+		require.NoError(t, err)
+		require.True(t, q.Feasible, q.Why)
+	}
+}
