@@ -167,13 +167,7 @@ func (h *harness) start(cfg Config, fault func(in *instance, point string) error
 	in.bus = h.connect("executor")
 	ctx, cancel := context.WithCancel(context.Background())
 	in.cancel = cancel
-	signers := map[string]chain.Signer{h.account.Hex(): chain.NewKeySigner(h.key)}
-	chains := map[uint64]Chain{}
-	for id, c := range h.clients {
-		chains[id] = c
-	}
-	d := Deps{Bus: in.bus, Redis: h.rdb, Chains: chains, Senders: NewSenders(h.rdb, h.clients, signers),
-		Venues: map[string]Venue{testVenueName: h.venue}, Log: h.log}
+	d := h.deps(in.bus)
 	if fault != nil {
 		d.Fault = func(p string) error {
 			if in.killed.Load() {
@@ -187,6 +181,18 @@ func (h *harness) start(cfg Config, fault func(in *instance, point string) error
 	go func() { in.err = e.Start(ctx); close(in.done) }()
 	h.t.Cleanup(func() { in.stop(h.t) })
 	return in
+}
+
+// deps are an executor's connections to the harness's world, with fresh senders (as after a
+// process start).
+func (h *harness) deps(b Bus) Deps {
+	signers := map[string]chain.Signer{h.account.Hex(): chain.NewKeySigner(h.key)}
+	chains := map[uint64]Chain{}
+	for id, c := range h.clients {
+		chains[id] = c
+	}
+	return Deps{Bus: b, Redis: h.rdb, Chains: chains, Senders: NewSenders(h.rdb, h.clients, signers),
+		Venues: map[string]Venue{testVenueName: h.venue}, Log: h.log}
 }
 
 // kill tears the instance down hard from inside a fault point: nothing after the point runs.

@@ -1,0 +1,80 @@
+// Package executor carries out the planner's intents on the venues and keeps the pending ledger
+// true (DESIGN §7, §8). Run(ctx, cfg, deps) runs it; every part is a Start(ctx) loop in one
+// errgroup.
+//
+// # Accept
+//
+// Intents arrive on rebal.v1.intents.> (durable "executor-intents"). An intent that cannot be
+// executed (account not one of the relayer's own, so its withdrawal destination is not
+// allowlisted; venue not enabled; route not configured or decimals that disagree; over the
+// per-intent cap or the venue's rolling 24 h cap; deadline passed) is rejected with an
+// ExecutionUpdate at version 1 saying why, and its legs never appear. Otherwise the intent's
+// record (state accepted) and its two legs (src −amountIn, dst +minAmountOut) are written in one
+// atomic pending.Writer.Accept, the intent joins the account's work list, and the message is
+// acked. A replayed or duplicated intent finds its record and writes nothing.
+//
+// # Reconcile
+//
+// One loop per (venue, account), level-triggered: while this replica holds the (venue, account)
+// lease, every open intent is read, its recorded-but-unpublished version is published first (the
+// outbox: rebal:v1:{account}:exec:outbox), then at most one external side effect is made and its
+// result recorded with a compare-and-set on the record's version (pending.Writer.Update, which
+// also writes the leg changes), and the new version is published as an ExecutionUpdate whose
+// message id <intent id>:<version> makes republishing a no-op. The Binance route runs
+// accepted → deposit_signed → deposit_mined → deposit_credited → transferred → [order_placed →]
+// order_filled → [withdraw_requested →] withdraw_sent → landed → completed; same-asset routes
+// skip the order. Known venue waits are the state "waiting" with the state it waits in.
+//
+// Exactly once:
+//   - the deposit is signed and persisted before it is broadcast (chain.Sender.Prepare with the
+//     step key <intent id>:deposit and a Redis TxStore); after a crash the same bytes are
+//     rebroadcast, and a second deposit is never signed for the intent;
+//   - venue ids derive from the intent id and the step (the adapter's derivation); before a venue
+//     call the executor records an Attempt, and while an attempt is recorded it looks the id up
+//     first and resubmits only when the venue has said "absent" for longer than ResubmitLag
+//     (Binance does not de-duplicate withdrawOrderId, and accepts a filled order's client id
+//     again);
+//   - before the irreversible deposit, a preflight reads the venue fresh: deposits and withdrawals
+//     enabled on the networks, token contracts as configured, a quote that is feasible, at least
+//     minAmountOut and within maxFee, and the intent's deadline. A failure there is a wait.
+//
+// Every state has a deadline (Config.StepTimeout). Past it the intent escalates to
+// needs_attention with FundsAt saying where the funds are; its legs stay (funds in flight are
+// never forgotten). Only an intent whose deposit was never signed ends rejected with its legs
+// dropped, since nothing left the account.
+//
+// # Ledger
+//
+// The source debit's untilBlock is set to the deposit's block when it is mined; the destination
+// credit becomes the venue's net amount when the withdrawal is reported and, when the withdrawal's
+// Transfer to the account is found on the destination chain, the amount that arrived with
+// untilBlock = its block. asOf advances with the watcher's chain snapshots
+// (rebal.v1.balances.>, durable "executor-balances"): for a snapshot of an account at block b,
+// asOf becomes b only when no deposit or withdrawal transaction of the account's legs on that chain
+// is mined at or below b without being recorded, and, while a withdrawal may exist that the venue
+// has not reported, no unexplained incoming transfer of its token arrived after the old asOf.
+// Otherwise the snapshot is retried shortly. A LedgerWatermark is published after each advance.
+// Legs of completed intents are garbage-collected after Config.GC.Retention once asOf has passed
+// their blocks; needs_attention keeps its legs.
+//
+// # One writer
+//
+// A (venue, account) lease (rebal:v1:{account}:exec:lease:<venue>, SET NX PX with a fencing
+// token from INCR) is renewed every TTL/3 with a compare-and-expire. Side effects run only while
+// the last renewal is younger than TTL minus a margin, and a reconcile pass is cancelled when the
+// lease is lost. A record written under a newer fence makes an older holder stand down. A second
+// replica takes over from the recorded state, looking everything up before acting.
+//
+// # Safety
+//
+// Withdrawals go only to the relayer's configured accounts (checked at accept and again before
+// each withdrawal). The kill switch and pauses come as ControlCommands on rebal.v1.control.>,
+// are stored in Redis (so they survive restarts and reach every replica), re-read every 200 ms and
+// checked before every side effect; a replica that cannot read them treats every venue as halted.
+// DryRun decides and logs but writes and sends nothing. Logs carry intent ids, chains and tx
+// hashes, never key material.
+//
+// # Redis keys
+//
+// Beside pkg/pending's keys, see store.go. Everything of an account shares its hash tag.
+package executor
