@@ -452,6 +452,7 @@ func TestUnknownOutcomeNeverSignsAgain(t *testing.T) {
 	require.NoError(t, err)
 	_, err = e.client.SubmitTransfer(ctx, p)
 	require.ErrorIs(t, err, hyperliquid.ErrUnknownOutcome)
+	require.NotErrorIs(t, err, hyperliquid.ErrRejected, "an unknown outcome is never a rejection")
 	// Once the venue is back, the same Prepared completes exactly once.
 	e.sim.ClearFaults()
 	_, err = e.client.SubmitTransfer(ctx, p)

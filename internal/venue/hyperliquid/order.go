@@ -167,7 +167,7 @@ func (c *Client) SubmitOrder(ctx context.Context, p Prepared) (OrderResult, erro
 			return res, nil
 		}
 		if dup || attempt >= c.cfg.Resends {
-			return OrderResult{}, fmt.Errorf("order %s: %w (last error: %w)", p.Cloid, ErrUnknownOutcome, err)
+			return OrderResult{}, fmt.Errorf("order %s: %w (last error: %s)", p.Cloid, ErrUnknownOutcome, err.Error())
 		}
 	}
 }

@@ -122,7 +122,7 @@ func (c *Client) SubmitTransfer(ctx context.Context, p Prepared) (TransferResult
 			return TransferResult{}, fmt.Errorf("%s %d accepted but not on the ledger: %w", p.Kind, p.Nonce, ErrUnknownOutcome)
 		}
 		if (lerr != nil && ctx.Err() != nil) || dup || attempt >= c.cfg.Resends {
-			return TransferResult{}, fmt.Errorf("%s %d: %w (last error: %w)", p.Kind, p.Nonce, ErrUnknownOutcome, err)
+			return TransferResult{}, fmt.Errorf("%s %d: %w (last error: %s)", p.Kind, p.Nonce, ErrUnknownOutcome, err.Error())
 		}
 	}
 }

@@ -494,7 +494,8 @@ func (v *Venue) Withdraw(ctx context.Context, req venue.WithdrawRequest) (venue.
 	}
 	res, err := v.c.SubmitTransfer(ctx, p)
 	if err != nil {
-		if errors.Is(err, ErrRejected) {
+		// Only a definitive refusal of these bytes; an unknown outcome keeps them for the next resend.
+		if errors.Is(err, ErrRejected) && !errors.Is(err, ErrUnknownOutcome) {
 			// Definitively refused: forget the bytes so the step can be signed anew.
 			if derr := v.cfg.Store.Delete(ctx, key); derr != nil {
 				return venue.Withdrawal{}, errors.Join(mapErr(err), derr)

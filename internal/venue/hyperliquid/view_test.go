@@ -15,6 +15,7 @@ import (
 	hlsim "github.com/rebalancer-dev/rebalancer/internal/sim/hyperliquid"
 	"github.com/rebalancer-dev/rebalancer/internal/venue"
 	"github.com/rebalancer-dev/rebalancer/internal/venue/hyperliquid"
+	"github.com/rebalancer-dev/rebalancer/internal/venue/hyperliquid/wire"
 )
 
 func intentID(s string) string { return common.Bytes2Hex(crypto.Keccak256([]byte(s))) }
@@ -201,4 +202,48 @@ func TestQuotesReuseMetaAndFeesWithinTheirTTL(t *testing.T) {
 		require.NoError(t, err)
 		require.True(t, q.Feasible, q.Why)
 	}
+}
+
+func TestWithdrawAfterRestartResendsTheSavedAction(t *testing.T) {
+	e := newEnv(t, envOpts{}, func(c *hyperliquid.Config) { c.Resends = 1; c.LookupLag = 100 * time.Millisecond })
+	ctx := ctxT(t)
+	dir := t.TempDir()
+	nonceFile := dir + "/nonce"
+	open := func() *hyperliquid.Venue {
+		nonces, err := hyperliquid.NewFileNonces(nonceFile, nil)
+		require.NoError(t, err)
+		c := newClient(t, e.url, e.key, wire.Mainnet, func(cfg *hyperliquid.Config) {
+			cfg.Nonces, cfg.Resends, cfg.LookupLag = nonces, 1, 100*time.Millisecond
+		})
+		store, err := hyperliquid.NewFilePreparedStore(dir + "/prepared")
+		require.NoError(t, err)
+		v, err := hyperliquid.NewVenue(c, hyperliquid.VenueConfig{ArbitrumUSDC: common.Address{7}, Store: store})
+		require.NoError(t, err)
+		return v
+	}
+	id := intentID("restart")
+	req := venue.WithdrawRequest{IntentID: id, Step: "out", Route: venue.Key{Token: "USDC", ChainID: 42161},
+		Address: e.user.Hex(), Amount: venue.NewAmount(e6("25"), 6)}
+
+	p, err := e.client.PrepareClassTransfer(ctx, usd("25"), true) // withdraw3 draws on perp
+	require.NoError(t, err)
+	_, err = e.client.SubmitTransfer(ctx, p)
+	require.NoError(t, err)
+
+	// The withdrawal lands but its answer is lost and the ledger cannot be read: outcome unknown.
+	first := open()
+	e.sim.InjectFault(hlsim.Fault{Endpoint: "exchange", Type: "withdraw3", Kind: hlsim.FaultDropResponse, Times: 1})
+	e.sim.InjectFault(hlsim.Fault{Endpoint: "info", Type: "userNonFundingLedgerUpdates", Kind: hlsim.FaultServerError})
+	_, err = first.Withdraw(ctx, req)
+	require.ErrorIs(t, err, venue.ErrUnknownOutcome)
+	require.Equal(t, 1, e.sim.Count(hlsim.EvWithdraw, e.user, ""))
+
+	// A new process with the same files finds it instead of signing a second one.
+	e.sim.ClearFaults()
+	second := open()
+	w, err := second.Withdraw(ctx, req)
+	require.NoError(t, err)
+	require.Equal(t, e6("24"), w.Amount.Units)
+	require.Equal(t, 1, e.sim.Count(hlsim.EvWithdraw, e.user, ""), "still exactly one withdrawal")
+	require.Equal(t, usd("975"), new(big.Int).Add(e.sim.SpotBalance(e.user, "USDC"), e.sim.PerpBalance(e.user)))
 }
