@@ -3,6 +3,7 @@ package simbinance
 import (
 	"context"
 	"encoding/json"
+	"math/big"
 	"net/http"
 	"strings"
 	"sync/atomic"
@@ -10,8 +11,11 @@ import (
 	"time"
 
 	bn "github.com/adshao/go-binance/v2"
-	"github.com/adshao/go-binance/v2/common"
+	bncommon "github.com/adshao/go-binance/v2/common"
+	"github.com/ethereum/go-ethereum/common"
 	"github.com/stretchr/testify/require"
+
+	simchain "github.com/rebalancer-dev/rebalancer/internal/sim/chain"
 )
 
 const (
@@ -51,7 +55,7 @@ func libClient(s *Sim, key, secret string) *bn.Client {
 func apiCode(t *testing.T, err error) int64 {
 	t.Helper()
 	require.Error(t, err)
-	var ae *common.APIError
+	var ae *bncommon.APIError
 	require.ErrorAs(t, err, &ae, "want an APIError, got %v", err)
 	return ae.Code
 }
@@ -277,4 +281,75 @@ func TestFaults(t *testing.T) {
 			require.NoError(t, order(id+"-after"))
 		})
 	}
+}
+
+func TestStartCreditsDepositsAndPaysWithdrawals(t *testing.T) {
+	hot := simchain.DevKey("simbinance-test-hot")
+	user := simchain.DevKey("simbinance-test-user")
+	cfg, ok := simchain.DefaultChain(simchain.Arbitrum)
+	require.True(t, ok)
+	cfg.AutoMine = true
+	cfg.BlockInterval = 20 * time.Millisecond
+	cfg.Funded = []common.Address{simchain.DevAddress("simbinance-test-hot"), simchain.DevAddress("simbinance-test-user")}
+	for i := range cfg.Tokens {
+		cfg.Tokens[i].Balances = map[common.Address]*big.Int{
+			cfg.Funded[0]: big.NewInt(1_000_000_000_000), cfg.Funded[1]: big.NewInt(1_000_000_000),
+		}
+	}
+	ch, err := simchain.New(cfg)
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = ch.Close() })
+	n, ok := DevnetNetwork(ch)
+	require.True(t, ok)
+	require.Equal(t, "ARBITRUM", n.Name)
+
+	s, _ := newSim(t, func(c *Config) {
+		c.Networks = []Network{n}
+		c.HotWallet = hot
+		c.PollInterval = 10 * time.Millisecond
+		c.Accounts[0].Spot = nil
+	})
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- s.Start(ctx) }()
+	t.Cleanup(func() { cancel(); require.NoError(t, <-done) })
+
+	// USDT0 on Arbitrum is Binance's USDT: 125 of it (6 decimals) arrives and unlocks.
+	_, err = ch.Transfer(ctx, user, "USDT0", s.DepositAddress(testKey), big.NewInt(125_000_000))
+	require.NoError(t, err)
+	require.Eventually(t, func() bool { return s.Count(ActionDepositUnlock, "") == 1 }, 10*time.Second, 10*time.Millisecond)
+	require.Equal(t, "125.00000000", s.Balance(testKey, "spot", "USDT"))
+
+	c := libClient(s, testKey, testSecret)
+	_, err = c.NewCreateWithdrawService().Coin("USDT").Network("ARBITRUM").Address(cfg.Funded[1].Hex()).
+		Amount("100").WithdrawOrderID("w-1").Do(ctx)
+	require.NoError(t, err)
+	var tx string
+	require.Eventually(t, func() bool {
+		ws, err := c.NewListWithdrawsService().WithdrawOrderId("w-1").Do(ctx)
+		if err != nil || len(ws) != 1 || ws[0].Status != 6 {
+			return false
+		}
+		tx = ws[0].TxID
+		return true
+	}, 10*time.Second, 10*time.Millisecond)
+	got, err := ch.BalanceOf(ctx, "USDT0", cfg.Funded[1])
+	require.NoError(t, err)
+	// 1000 − 125 deposited + (100 − 1 fee) withdrawn.
+	require.Equal(t, big.NewInt(974_000_000), got)
+	rcpt, err := ch.Client().TransactionReceipt(ctx, common.HexToHash(tx))
+	require.NoError(t, err)
+	require.Equal(t, uint64(1), rcpt.Status)
+
+	// The server keeps no de-duplication: the same withdrawOrderId is accepted again.
+	_, err = c.NewCreateWithdrawService().Coin("USDT").Network("ARBITRUM").Address(cfg.Funded[1].Hex()).
+		Amount("20").WithdrawOrderID("w-1").Do(ctx)
+	require.NoError(t, err)
+	require.Equal(t, 2, s.Count(ActionWithdraw, "w-1"))
+
+	// Suspended network: -4019.
+	s.SuspendWithdrawals("USDT", "ARBITRUM", true)
+	_, err = c.NewCreateWithdrawService().Coin("USDT").Network("ARBITRUM").Address(cfg.Funded[1].Hex()).
+		Amount("20").WithdrawOrderID("w-2").Do(ctx)
+	require.Equal(t, int64(-4019), apiCode(t, err))
 }

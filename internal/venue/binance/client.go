@@ -201,3 +201,27 @@ func (c *Client) skew(err error) error {
 	}
 	return err
 }
+
+// Start keeps the client fresh until ctx ends: it resyncs the clock and re-reads the symbol's
+// rules every Config.RefreshEvery. A failed refresh is logged and retried at the next interval;
+// the last good values stay in use.
+func (c *Client) Start(ctx context.Context) error {
+	t := time.NewTicker(c.cfg.RefreshEvery)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-t.C:
+		}
+		if err := c.SyncTime(ctx); err != nil && ctx.Err() == nil {
+			c.cfg.Log.Warn().Err(err).Msg("binance time sync failed")
+		}
+		c.mu.Lock()
+		c.rulesAt = time.Time{}
+		c.mu.Unlock()
+		if _, err := c.symbolRules(ctx); err != nil && ctx.Err() == nil {
+			c.cfg.Log.Warn().Err(err).Msg("binance rules refresh failed")
+		}
+	}
+}

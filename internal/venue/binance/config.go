@@ -31,6 +31,8 @@ type Config struct {
 	// RulesTTL is how long symbol rules and trade fees are cached (5m); Binance changes tick sizes
 	// by announcement.
 	RulesTTL time.Duration
+	// RefreshEvery is how often Start resyncs the clock and re-reads the symbol's rules (1h).
+	RefreshEvery time.Duration
 	// WeightLimit is the /api request weight per minute the client allows itself (6000, Binance's
 	// per-IP limit; lower it when processes share an IP). SAPIWeightLimit is the same for /sapi
 	// (12000). Above 90% the client waits for the next minute.
@@ -103,6 +105,9 @@ func (c *Config) setDefaults() error {
 	}
 	if c.RulesTTL <= 0 {
 		c.RulesTTL = 5 * time.Minute
+	}
+	if c.RefreshEvery <= 0 {
+		c.RefreshEvery = time.Hour
 	}
 	if c.WeightLimit <= 0 {
 		c.WeightLimit = 6000

@@ -557,3 +557,15 @@ func TestLoadCredentials(t *testing.T) {
 		require.ErrorIs(t, err, binance.ErrCredentials)
 	})
 }
+
+func TestStartResyncsAndRefreshesRules(t *testing.T) {
+	e := newEnv(t, func(_ *simbinance.Config, c *binance.Config) { c.RefreshEvery = 20 * time.Millisecond })
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- e.client.Start(ctx) }()
+	t.Cleanup(func() { cancel(); require.NoError(t, <-done) })
+	e.skew.Store(int64(-7 * time.Second))
+	require.Eventually(t, func() bool {
+		return (e.client.Offset() - 7*time.Second).Abs() < time.Second
+	}, 10*time.Second, 10*time.Millisecond)
+}
