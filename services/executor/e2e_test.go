@@ -15,17 +15,22 @@ import (
 // terminal waits until every listed intent is terminal and returns their records.
 func (h *harness) waitTerminal(ids []string, within time.Duration) map[string]*Record {
 	h.t.Helper()
-	out := map[string]*Record{}
-	require.Eventually(h.t, func() bool {
+	terminal := func() bool {
 		for _, id := range ids {
 			r, _, err := h.record(id)
 			if err != nil || !r.State.Terminal() {
 				return false
 			}
-			out[id] = r
 		}
 		return true
-	}, within, 20*time.Millisecond)
+	}
+	require.Eventually(h.t, terminal, within, 20*time.Millisecond)
+	out := map[string]*Record{}
+	for _, id := range ids {
+		r, _, err := h.record(id)
+		require.NoError(h.t, err)
+		out[id] = r
+	}
 	return out
 }
 

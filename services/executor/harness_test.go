@@ -157,17 +157,24 @@ type instance struct {
 	killed atomic.Bool
 	bus    *bus.Bus
 	once   sync.Once
+	e      *Executor
 }
 
 // start runs an executor instance; fault (may be nil) is its fault hook, given the instance so it
 // can kill it.
 func (h *harness) start(cfg Config, fault func(in *instance, point string) error) *instance {
 	h.t.Helper()
+	return h.startWith(cfg, h.log, fault)
+}
+
+func (h *harness) startWith(cfg Config, log zerolog.Logger, fault func(in *instance, point string) error) *instance {
+	h.t.Helper()
 	in := &instance{done: make(chan struct{})}
 	in.bus = h.connect("executor")
 	ctx, cancel := context.WithCancel(context.Background())
 	in.cancel = cancel
 	d := h.deps(in.bus)
+	d.Log = log
 	if fault != nil {
 		d.Fault = func(p string) error {
 			if in.killed.Load() {
@@ -178,6 +185,7 @@ func (h *harness) start(cfg Config, fault func(in *instance, point string) error
 	}
 	e, err := New(cfg, d)
 	require.NoError(h.t, err)
+	in.e = e
 	go func() { in.err = e.Start(ctx); close(in.done) }()
 	h.t.Cleanup(func() { in.stop(h.t) })
 	return in

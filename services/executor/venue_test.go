@@ -9,6 +9,7 @@ import (
 	"math/rand/v2"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/ethereum/go-ethereum/common"
@@ -50,6 +51,8 @@ type testVenue struct {
 	// lookupLag hides a new order or withdrawal from lookups for a while, as a venue's read path
 	// lags its write path: "absent" right after an ambiguous answer must not be trusted.
 	lookupLag time.Duration
+	// holdDeposits keeps deposits uncredited, as a venue stuck on its confirmations.
+	holdDeposits atomic.Bool
 }
 
 func newTestVenue(chains map[uint64]*simchain.Chain, clients map[uint64]*chain.Client, routes []venue.Route, seed uint64) *testVenue {
@@ -139,6 +142,9 @@ func (v *testVenue) DepositAddress(ctx context.Context, k venue.Key) (string, er
 func (v *testVenue) FindDeposit(ctx context.Context, k venue.Key, txHash string) (venue.Deposit, error) {
 	if err := v.readFault(); err != nil {
 		return venue.Deposit{}, err
+	}
+	if v.holdDeposits.Load() {
+		return venue.Deposit{Route: k, TxHash: txHash, Status: venue.DepositPending}, nil
 	}
 	v.mu.Lock()
 	if a, ok := v.credited[txHash]; ok {
