@@ -51,38 +51,33 @@ func DecodeLeg(field, value string) (Leg, error) {
 	return decodeLeg(field, value, nil)
 }
 
+// decodeLeg returns the leg by value: Parse keeps it in a local variable, and storing a decoded
+// leg's strings through a pointer would cost a GC write barrier each.
 func decodeLeg(field, value string, a *amounts) (Leg, error) {
-	var l Leg
-	err := decodeLegInto(&l, field, value, a)
-	return l, err
-}
-
-// decodeLegInto decodes into *l, so that Parse can reuse one scratch Leg for every field.
-func decodeLegInto(l *Leg, field, value string, a *amounts) error {
 	i := strings.IndexByte(field, ':')
 	if i < 0 {
-		return fmt.Errorf("%w: field %q is neither asof:<chain> nor <intent>:<leg>", ErrMalformed, field)
+		return Leg{}, fmt.Errorf("%w: field %q is neither asof:<chain> nor <intent>:<leg>", ErrMalformed, field)
 	}
-	fast := decodeFast(l, value, a)
+	l, fast := decodeFast(value, a)
 	if !fast {
 		var err error
-		if *l, err = decodeSlow(value); err != nil {
-			return fmt.Errorf("%w: field %q: %v", ErrMalformed, field, err)
+		if l, err = decodeSlow(value); err != nil {
+			return Leg{}, fmt.Errorf("%w: field %q: %v", ErrMalformed, field, err)
 		}
 	}
 	l.Name = field[i+1:]
 	if field[:i] != l.IntentID {
-		return fmt.Errorf("%w: field %q holds intent %q", ErrMalformed, field, l.IntentID)
+		return Leg{}, fmt.Errorf("%w: field %q holds intent %q", ErrMalformed, field, l.IntentID)
 	}
 	// The fast path has checked every value it read against the limits Validate applies; only the
 	// leg name (from the field) and the chain id are left.
 	if fast && l.ChainID != 0 && len(l.Name) <= maxNameLen && l.Name != "" && validName(l.Name) {
-		return nil
+		return l, nil
 	}
 	if err := l.Validate(); err != nil {
-		return fmt.Errorf("%w: field %q: %v", ErrMalformed, field, err)
+		return Leg{}, fmt.Errorf("%w: field %q: %v", ErrMalformed, field, err)
 	}
-	return nil
+	return l, nil
 }
 
 type cursor struct {
@@ -91,13 +86,18 @@ type cursor struct {
 	ok bool
 }
 
-func (c *cursor) lit(x string) {
-	if c.ok && strings.HasPrefix(c.s[c.i:], x) {
-		c.i += len(x)
+// lit consumes the literal the caller compared: callers write the comparison with a constant
+// string of at most 16 bytes, which the compiler turns into a couple of word compares.
+func (c *cursor) lit(equal bool, n int) {
+	if c.ok && equal {
+		c.i += n
 		return
 	}
 	c.ok = false
 }
+
+// next returns the next n bytes, or fewer at the end of the input.
+func (c *cursor) next(n int) string { return c.s[c.i:min(c.i+n, len(c.s))] }
 
 // num reads a JSON non-negative integer no larger than MaxSafeInteger.
 func (c *cursor) num() uint64 {
@@ -141,8 +141,6 @@ func (c *cursor) name() string {
 	return ""
 }
 
-// decodeFast decodes the canonical form into *l and reports whether it could; when it cannot, *l
-// is left partly written and the caller decodes again on the slow path.
 // amount reads the rest of a JSON string holding a canonical signed integer, -?(0|[1-9][0-9]*)
 // but not "-0", and its closing quote.
 func (c *cursor) amount() string {
@@ -166,32 +164,33 @@ func (c *cursor) amount() string {
 	return v
 }
 
-func decodeFast(l *Leg, v string, a *amounts) bool {
+// decodeFast decodes the canonical form and reports whether it could.
+func decodeFast(v string, a *amounts) (l Leg, ok bool) {
 	c := cursor{s: v, ok: true}
-	c.lit(`{"chainId":`)
+	c.lit(c.next(11) == `{"chainId":`, 11)
 	l.ChainID = c.num()
-	c.lit(`,"token":"`)
+	c.lit(c.next(10) == `,"token":"`, 10)
 	l.Token = c.name()
-	c.lit(`,"amount":"`)
+	c.lit(c.next(11) == `,"amount":"`, 11)
 	amount := c.amount()
-	c.lit(`,"decimals":`)
+	c.lit(c.next(12) == `,"decimals":`, 12)
 	dec := c.num()
-	c.lit(`,"untilBlock":`)
+	c.lit(c.next(14) == `,"untilBlock":`, 14)
 	l.UntilBlock = c.num()
-	c.lit(`,"intentId":"`)
+	c.lit(c.next(13) == `,"intentId":"`, 13)
 	l.IntentID = c.name()
-	c.lit(`,"state":"`)
+	c.lit(c.next(10) == `,"state":"`, 10)
 	l.State = c.name()
-	c.lit(`,"updatedAt":`)
+	c.lit(c.next(13) == `,"updatedAt":`, 13)
 	ms := c.num()
-	c.lit(`}`)
+	c.lit(c.next(1) == `}`, 1)
 	if !c.ok || c.i != len(v) || dec > 255 {
-		return false
+		return Leg{}, false
 	}
 	l.Decimals = uint8(dec)
 	l.UpdatedAt = time.UnixMilli(int64(ms)).UTC()
 	l.Amount = a.parseChecked(amount)
-	return true
+	return l, true
 }
 
 func decodeSlow(v string) (Leg, error) {

@@ -21,8 +21,7 @@ func TestFastAndSlowDecodeAgree(t *testing.T) {
 				UntilBlock: 42, State: StateSettled, UpdatedAt: time.UnixMilli(1764000000123).UTC()}
 			v, err := EncodeLeg(l)
 			require.NoError(t, err)
-			var fast Leg
-			ok = decodeFast(&fast, v, nil)
+			fast, ok := decodeFast(v, nil)
 			require.True(t, ok, "the canonical form must take the fast path: %s", v)
 			slow, err := decodeSlow(v)
 			require.NoError(t, err)
@@ -40,8 +39,7 @@ func FuzzDecodeLeg(f *testing.F) {
 	f.Add(`{"chainId":01,"token":"USDT","amount":"5","decimals":18,"untilBlock":0,"intentId":"i1","state":"x","updatedAt":1}`)
 	f.Add(`{ "token":"USDT","chainId":56,"amount":"-0","decimals":18,"untilBlock":0,"intentId":"i1","state":"x","updatedAt":1}`)
 	f.Fuzz(func(t *testing.T, v string) {
-		var fast Leg
-		fastOK := decodeFast(&fast, v, nil)
+		fast, fastOK := decodeFast(v, nil)
 		slow, slowErr := decodeSlow(v)
 		if fastOK {
 			require.NoError(t, slowErr, "fast path accepted what encoding/json rejects: %s", v)

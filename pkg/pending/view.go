@@ -66,8 +66,7 @@ func (v View) Legs() []Leg {
 		if strings.HasPrefix(f, asOfPrefix) {
 			continue
 		}
-		var l Leg
-		if err := decodeLegInto(&l, f, val, amts); err == nil {
+		if l, err := decodeLeg(f, val, amts); err == nil {
 			legs = append(legs, l)
 		}
 	}
@@ -110,10 +109,10 @@ func Parse(account string, fields map[string]string, blocks map[uint64]uint64) (
 		}
 	}
 
-	// Then every leg, decoded into one scratch Leg and amount: nothing is kept but the sums.
+	// Then every leg, decoded into a local Leg and one scratch amount: nothing is kept but the sums.
 	var (
-		l       Leg
 		amt     = newScratchAmount()
+		sums    sumAlloc
 		t       Total
 		cv      ChainView
 		have    bool
@@ -126,7 +125,8 @@ func Parse(account string, fields map[string]string, blocks map[uint64]uint64) (
 		if strings.HasPrefix(f, asOfPrefix) {
 			continue
 		}
-		if err := decodeLegInto(&l, f, val, amt); err != nil {
+		l, err := decodeLeg(f, val, amt)
+		if err != nil {
 			return View{}, fmt.Errorf("account %s: %w", acct, err)
 		}
 		// Legs of one (chain, token) often come in runs; keep the last accumulator at hand.
@@ -137,7 +137,7 @@ func Parse(account string, fields map[string]string, blocks map[uint64]uint64) (
 				v.Chains[l.ChainID] = cv
 			}
 			if t, ok = cv.Tokens[l.Token]; !ok {
-				t = Total{Amount: new(big.Int), Decimals: l.Decimals, Withheld: new(big.Int)}
+				t = Total{Amount: sums.next(), Decimals: l.Decimals, Withheld: sums.next()}
 				cv.Tokens[l.Token] = t
 			}
 			have = true
@@ -159,6 +159,25 @@ func Parse(account string, fields map[string]string, blocks map[uint64]uint64) (
 		}
 	}
 	return v, nil
+}
+
+// sumAlloc hands out zero big.Ints for totals from slabs, each with room for 256 bits so that the
+// sums rarely grow: a read allocates a few slabs instead of two Ints and their words per token.
+type sumAlloc struct {
+	ints  []big.Int
+	words []big.Word
+}
+
+func (a *sumAlloc) next() *big.Int {
+	const chunk, room = 16, 4
+	if len(a.ints) == 0 {
+		a.ints = make([]big.Int, chunk)
+		a.words = make([]big.Word, chunk*room)
+	}
+	x := &a.ints[0]
+	x.SetBits(a.words[:0:room])
+	a.ints, a.words = a.ints[1:], a.words[room:]
+	return x
 }
 
 func newChainView(asOf uint64, blocks map[uint64]uint64, chain uint64) ChainView {
