@@ -38,7 +38,7 @@ type Leg struct {
 	UntilBlock uint64
 	// State is one of the State constants (informational).
 	State string
-	// UpdatedAt is when the writer last wrote the leg, to the millisecond.
+	// UpdatedAt is when the writer last wrote the leg, to the millisecond. The Writer sets it.
 	UpdatedAt time.Time
 }
 

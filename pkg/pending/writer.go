@@ -251,7 +251,7 @@ func (w *Writer) Intent(ctx context.Context, account, intentID string) ([]byte, 
 }
 
 // appendLegs validates the legs and appends their field, value pairs. A leg without IntentID gets
-// intentID; one without UpdatedAt gets the writer's clock.
+// intentID; every leg gets the writer's clock as UpdatedAt.
 func (w *Writer) appendLegs(args []any, intentID string, legs []Leg) ([]any, error) {
 	if len(legs) > maxLegsPerSet {
 		return nil, fmt.Errorf("%w: %d legs, at most %d", ErrInvalid, len(legs), maxLegsPerSet)
@@ -266,9 +266,7 @@ func (w *Writer) appendLegs(args []any, intentID string, legs []Leg) ([]any, err
 		if l.IntentID != intentID {
 			return nil, fmt.Errorf("%w: leg %q belongs to intent %q", ErrInvalid, l.Name, l.IntentID)
 		}
-		if l.UpdatedAt.IsZero() {
-			l.UpdatedAt = now
-		}
+		l.UpdatedAt = now // always: retention counts from the last write
 		if err := l.Validate(); err != nil {
 			return nil, err
 		}
