@@ -48,3 +48,8 @@ build: ## build the production binary (no simulators: -tags nodevnet) into bin/
 .PHONY: tidy
 tidy: ## go mod tidy and check nothing else changed
 	$(GO) mod tidy
+
+.PHONY: test-ts
+test-ts: ## test the TypeScript ledger reader (clients/ts) against the fixtures and a live redis-server
+	@scripts/ensure-redis.sh
+	cd clients/ts && npm ci --no-audit --no-fund && npm test
