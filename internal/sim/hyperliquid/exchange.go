@@ -109,7 +109,7 @@ func (s *Sim) apply(user common.Address, req wire.ExchangeRequest, action any) m
 	case wire.OrderAction:
 		statuses := make([]any, 0, len(a.Orders))
 		for _, o := range a.Orders {
-			statuses = append(statuses, s.placeOrder(user, o))
+			statuses = append(statuses, s.placeOrder(user, o, req.Nonce))
 		}
 		return okResponse("order", map[string]any{"statuses": statuses})
 	case wire.CancelByCloidAction:

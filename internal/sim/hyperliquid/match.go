@@ -12,14 +12,14 @@ import (
 )
 
 // placeOrder validates and matches one order and returns its status object for the order response.
-func (s *Sim) placeOrder(user common.Address, o wire.OrderWire) any {
+func (s *Sim) placeOrder(user common.Address, o wire.OrderWire, nonce uint64) any {
 	b := s.books[o.Asset]
 	if b == nil {
 		return map[string]any{"error": fmt.Sprintf("Invalid asset %d", o.Asset)}
 	}
 	reject := func(status, msg string) any {
 		s.recordOrder(user, b, o, nil, new(big.Int), status)
-		s.event(Event{Kind: EvOrderRejected, User: user, Cloid: strings.ToLower(o.Cloid), Note: msg})
+		s.event(Event{Kind: EvOrderRejected, User: user, Cloid: strings.ToLower(o.Cloid), Nonce: nonce, Note: msg})
 		return map[string]any{"error": msg}
 	}
 	if o.Cloid != "" && !validCloid(o.Cloid) {
@@ -103,7 +103,7 @@ func (s *Sim) placeOrder(user common.Address, o wire.OrderWire) any {
 		status = "canceled" // an IOC's unfilled rest is canceled
 	}
 	ord := s.recordOrder(user, b, o, &oid, filled, status)
-	s.event(Event{Kind: EvOrder, User: user, Cloid: ord.Cloid, Oid: oid, Token: b.base.Name, Amount: filled, Note: status})
+	s.event(Event{Kind: EvOrder, User: user, Cloid: ord.Cloid, Oid: oid, Nonce: nonce, Token: b.base.Name, Amount: filled, Note: status})
 	for _, f := range fills {
 		s.fills[user] = append(s.fills[user], f)
 		s.event(Event{Kind: EvFill, User: user, Cloid: ord.Cloid, Oid: oid, Token: b.base.Name, Note: f.Sz + "@" + f.Px})

@@ -365,8 +365,9 @@ func stepKey(intentID, step string) (string, error) {
 	return intentID + "/" + step, nil
 }
 
-// Swap converts In of From into To with an IOC order bounded so that at least MinOut is received,
-// after looking up the step's cloid.
+// Swap converts In of From into To with an IOC order bounded so that at least MinOut is received. It
+// looks the step's cloid up first, then resends the step's saved order if an earlier run signed one,
+// and only otherwise signs, saves and sends a new one.
 func (v *Venue) Swap(ctx context.Context, req venue.SwapRequest) (venue.Order, error) {
 	key, err := stepKey(req.IntentID, req.Step)
 	if err != nil {
@@ -382,6 +383,16 @@ func (v *Venue) Swap(ctx context.Context, req venue.SwapRequest) (venue.Order, e
 	}
 	if o, err := v.FindOrder(ctx, req.IntentID, req.Step); err == nil || !errors.Is(err, venue.ErrNotFound) {
 		return o, err
+	}
+	// Bytes signed by an earlier run may still be in flight: resend exactly those, never new ones.
+	if p, found, err := v.cfg.Store.Load(ctx, key); err != nil {
+		return venue.Order{}, err
+	} else if found {
+		res, err := v.c.SubmitOrder(ctx, p)
+		if err != nil {
+			return venue.Order{}, mapErr(err)
+		}
+		return v.order(res), nil
 	}
 	m := v.c.Meta()
 	book, err := v.c.Book(ctx)
@@ -417,7 +428,14 @@ func (v *Venue) Swap(ctx context.Context, req venue.SwapRequest) (venue.Order, e
 	if plan.Expected.Cmp(minOut.Units) < 0 {
 		return venue.Order{}, fmt.Errorf("swap %s: book yields %s < min out %s: %w", key, plan.Expected, minOut.Units, ErrNoLiquidity)
 	}
-	res, err := v.c.PlaceIOC(ctx, OrderRequest{IntentID: key, IsBuy: plan.IsBuy, Size: plan.Size, LimitPx: plan.LimitPx})
+	p, err := v.c.PrepareOrder(ctx, OrderRequest{IntentID: key, IsBuy: plan.IsBuy, Size: plan.Size, LimitPx: plan.LimitPx})
+	if err != nil {
+		return venue.Order{}, err
+	}
+	if err := v.cfg.Store.Save(ctx, key, p); err != nil {
+		return venue.Order{}, err
+	}
+	res, err := v.c.SubmitOrder(ctx, p)
 	if err != nil {
 		return venue.Order{}, mapErr(err)
 	}

@@ -247,3 +247,45 @@ func TestWithdrawAfterRestartResendsTheSavedAction(t *testing.T) {
 	require.Equal(t, 1, e.sim.Count(hlsim.EvWithdraw, e.user, ""), "still exactly one withdrawal")
 	require.Equal(t, usd("975"), new(big.Int).Add(e.sim.SpotBalance(e.user, "USDC"), e.sim.PerpBalance(e.user)))
 }
+
+func TestSwapAfterRestartResendsTheSavedOrder(t *testing.T) {
+	e := newEnv(t, envOpts{})
+	ctx := ctxT(t)
+	dir := t.TempDir()
+	open := func() *hyperliquid.Venue {
+		nonces, err := hyperliquid.NewFileNonces(dir+"/nonce", nil)
+		require.NoError(t, err)
+		c := newClient(t, e.url, e.key, wire.Mainnet, func(cfg *hyperliquid.Config) {
+			cfg.Nonces, cfg.Resends, cfg.LookupLag = nonces, 1, 100*time.Millisecond
+		})
+		store, err := hyperliquid.NewFilePreparedStore(dir + "/prepared")
+		require.NoError(t, err)
+		v, err := hyperliquid.NewVenue(c, hyperliquid.VenueConfig{Store: store})
+		require.NoError(t, err)
+		return v
+	}
+	swap := venue.SwapRequest{IntentID: intentID("swap-restart"), Step: "swap", From: "USDC", To: "USDT",
+		In: venue.NewAmount(e6("100"), 6), MinOut: venue.NewAmount(e6("99"), 6)}
+	// The venue is unreachable for orders: the first run signs, saves and gives up without knowing.
+	e.sim.InjectFault(hlsim.Fault{Endpoint: "exchange", Type: "order", Kind: hlsim.FaultServerError})
+	_, err := open().Swap(ctx, swap)
+	require.ErrorIs(t, err, venue.ErrUnknownOutcome)
+	require.Zero(t, e.sim.Count(hlsim.EvOrder, e.user, ""))
+	store, err := hyperliquid.NewFilePreparedStore(dir + "/prepared")
+	require.NoError(t, err)
+	saved, found, err := store.Load(ctx, swap.IntentID+"/"+swap.Step)
+	require.NoError(t, err)
+	require.True(t, found, "the order was saved before it was sent")
+
+	// The next run resends the saved bytes: one order, with the first run's nonce.
+	e.sim.ClearFaults()
+	o, err := open().Swap(ctx, swap)
+	require.NoError(t, err)
+	require.Equal(t, venue.OrderFilled, o.Status)
+	require.Equal(t, 1, e.sim.Count(hlsim.EvOrder, e.user, ""))
+	for _, ev := range e.sim.Record() {
+		if ev.Kind == hlsim.EvOrder {
+			require.Equal(t, saved.Nonce, ev.Nonce, "the landed order is the first run's signed bytes")
+		}
+	}
+}
