@@ -26,6 +26,12 @@
 //     are retried on 429/5xx with backoff.
 //   - The private key comes from the environment or a file (LoadKey); Key prints as its address only.
 //
+// Venue implements the common view (package venue) over Client. Its swaps and withdrawals are keyed by
+// "<intent id>/<step>": the signed action is saved in a PreparedStore before it is first sent, so a
+// restarted process resends those bytes (and the venue applies them at most once) instead of signing a
+// second action. usdClassTransfer moves between perp and spot are level-triggered: each call re-reads
+// the balances and moves only the shortfall, so repeating one is harmless.
+//
 // Deposits are chain transactions the executor sends itself (with its write-ahead); this package
 // gives their targets and calldata (Bridge2, system addresses, CoreDepositWallet approve + deposit)
 // and FindDeposit, which confirms the credit on HyperCore: an EVM receipt proves nothing, because
