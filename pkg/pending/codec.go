@@ -54,28 +54,44 @@ func DecodeLeg(field, value string) (Leg, error) {
 // decodeLeg returns the leg by value: Parse keeps it in a local variable, and storing a decoded
 // leg's strings through a pointer would cost a GC write barrier each.
 func decodeLeg(field, value string, a *amounts) (Leg, error) {
+	l, err := decodeValue(value, a)
+	if err != nil {
+		return Leg{}, fmt.Errorf("%w: field %q: %v", ErrMalformed, field, err)
+	}
+	return withField(field, l)
+}
+
+// decodeValue decodes and checks a leg's JSON value; Name is left empty (it is in the field).
+func decodeValue(value string, a *amounts) (Leg, error) {
+	l, fast := decodeFast(value, a)
+	if fast && l.ChainID != 0 {
+		return l, nil // the fast path has checked everything else as validateValue would
+	}
+	if !fast {
+		var err error
+		if l, err = decodeSlow(value); err != nil {
+			return Leg{}, err
+		}
+	}
+	if err := l.validateValue(); err != nil {
+		return Leg{}, err
+	}
+	return l, nil
+}
+
+// withField sets the leg's Name from its field, <intent id>:<leg name>, and checks that the
+// field's intent is the value's.
+func withField(field string, l Leg) (Leg, error) {
 	i := strings.IndexByte(field, ':')
 	if i < 0 {
 		return Leg{}, fmt.Errorf("%w: field %q is neither asof:<chain> nor <intent>:<leg>", ErrMalformed, field)
 	}
-	l, fast := decodeFast(value, a)
-	if !fast {
-		var err error
-		if l, err = decodeSlow(value); err != nil {
-			return Leg{}, fmt.Errorf("%w: field %q: %v", ErrMalformed, field, err)
-		}
-	}
-	l.Name = field[i+1:]
 	if field[:i] != l.IntentID {
 		return Leg{}, fmt.Errorf("%w: field %q holds intent %q", ErrMalformed, field, l.IntentID)
 	}
-	// The fast path has checked every value it read against the limits Validate applies; only the
-	// leg name (from the field) and the chain id are left.
-	if fast && l.ChainID != 0 && len(l.Name) <= maxNameLen && l.Name != "" && validName(l.Name) {
-		return l, nil
-	}
-	if err := l.Validate(); err != nil {
-		return Leg{}, fmt.Errorf("%w: field %q: %v", ErrMalformed, field, err)
+	l.Name = field[i+1:]
+	if l.Name == "" || len(l.Name) > maxNameLen || !validName(l.Name) {
+		return Leg{}, fmt.Errorf("%w: field %q: leg name %q: want 1 to %d of A-Z a-z 0-9 . _ -", ErrMalformed, field, l.Name, maxNameLen)
 	}
 	return l, nil
 }

@@ -34,8 +34,10 @@
 // Reader.Read makes one HGETALL and returns a View: per chain its AsOf, the Block the rule was
 // applied at, the Ahead flag, and per token the signed Total (Amount, Decimals, Withheld). Parse
 // does the same for a hash fetched by the caller (several accounts in one pipeline, say).
-// View.Legs decodes the raw legs on demand for tools; totals alone allocate nothing per leg, so a
-// read of 100 legs costs little more than the HGETALL itself (BenchmarkLedgerRead100).
+// View.Legs decodes the raw legs on demand for tools; totals alone allocate nothing per leg. A
+// Reader also remembers, per account, the legs it decoded at the previous read, so a client
+// polling a ledger that changed little decodes only what changed: a read of 100 legs costs about
+// 1.5 bare HGETALLs (BenchmarkLedgerRead100).
 //
 // # Guarantees and failures
 //

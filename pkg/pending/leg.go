@@ -47,10 +47,15 @@ func (l Leg) Field() string { return LegField(l.IntentID, l.Name) }
 
 // Validate reports whether the leg can be stored.
 func (l Leg) Validate() error {
-	if err := checkName("intent id", l.IntentID); err != nil {
+	if err := checkName("leg name", l.Name); err != nil {
 		return err
 	}
-	if err := checkName("leg name", l.Name); err != nil {
+	return l.validateValue()
+}
+
+// validateValue checks everything but the name: what the leg's JSON value holds.
+func (l Leg) validateValue() error {
+	if err := checkName("intent id", l.IntentID); err != nil {
 		return err
 	}
 	if err := checkName("token", l.Token); err != nil {

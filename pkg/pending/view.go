@@ -89,6 +89,11 @@ func Parse(account string, fields map[string]string, blocks map[uint64]uint64) (
 	if err != nil {
 		return View{}, err
 	}
+	return parse(acct, fields, blocks, nil)
+}
+
+// parse is Parse for a normalized account, with an optional cache of decoded values.
+func parse(acct string, fields map[string]string, blocks map[uint64]uint64, cache *legCache) (View, error) {
 	v := View{Account: acct, Chains: make(map[uint64]ChainView, 8), fields: fields}
 
 	// First the asOf fields, so that each chain knows where it stands before any leg is added.
@@ -125,7 +130,13 @@ func Parse(account string, fields map[string]string, blocks map[uint64]uint64) (
 		if strings.HasPrefix(f, asOfPrefix) {
 			continue
 		}
-		l, err := decodeLeg(f, val, amt)
+		var l Leg
+		var err error
+		if cache != nil {
+			l, err = cache.decode(f, val)
+		} else {
+			l, err = decodeLeg(f, val, amt)
+		}
 		if err != nil {
 			return View{}, fmt.Errorf("account %s: %w", acct, err)
 		}
@@ -158,6 +169,7 @@ func Parse(account string, fields map[string]string, blocks map[uint64]uint64) (
 			t.Amount.Add(t.Amount, l.Amount)
 		}
 	}
+	cache.sweep()
 	return v, nil
 }
 
