@@ -115,6 +115,7 @@ type consumer struct {
 	b    *Bus
 	spec ConsumerSpec
 	h    Handler
+	m    *consumerMetrics
 	log  zerolog.Logger
 	// hctx is the parent of handler contexts: not cancelled with Consume's context, only by
 	// Close's deadline.
@@ -142,7 +143,7 @@ func (b *Bus) Consume(ctx context.Context, spec ConsumerSpec, h Handler) error {
 	hctx, hcancel := context.WithCancel(context.WithoutCancel(ctx))
 	defer hcancel()
 	defer context.AfterFunc(b.abort, hcancel)()
-	c := &consumer{b: b, spec: spec, h: h, hctx: hctx,
+	c := &consumer{b: b, spec: spec, h: h, hctx: hctx, m: b.m.forConsumer(spec.Durable),
 		log: b.log.With().Str("consumer", spec.Durable).Logger()}
 
 	runCtx, cancel := context.WithCancel(ctx)
@@ -256,7 +257,7 @@ func (c *consumer) run(ctx context.Context, cons jetstream.Consumer) error {
 			return
 		}
 		_ = jm.Nak()
-		c.b.m.handled.WithLabelValues(c.spec.Durable, subjectClass(jm.Subject()), outcomeNak).Inc()
+		c.m.handled[subjectClass(jm.Subject())][outcomeNak].Inc()
 	}
 	if held != nil {
 		giveBack(held)
@@ -295,7 +296,7 @@ func (c *consumer) process(jm jetstream.Msg) {
 		stopProgress := c.progress(jm)
 		start := time.Now()
 		err := c.call(ctx, msg)
-		c.b.m.handlerDur.WithLabelValues(c.spec.Durable, class).Observe(time.Since(start).Seconds())
+		c.m.duration[class].Observe(time.Since(start).Seconds())
 		stopProgress()
 		cancel()
 		out = classify(err, msg.NumDelivered, c.spec.MaxDeliver, c.spec.Backoff)
@@ -327,7 +328,7 @@ func (c *consumer) settle(jm jetstream.Msg, msg Message, class string, out outco
 		c.logDelivery(zerolog.ErrorLevel, msg, nil).Str("reason", out.reason).Str("dlq", DLQSubject(c.b.cfg.Name)).Msg("dead-lettered")
 		err = jm.TermWithReason("dead-lettered")
 	}
-	c.b.m.handled.WithLabelValues(c.spec.Durable, class, out.String()).Inc()
+	c.m.handled[class][out.String()].Inc()
 	if err != nil {
 		// The server will redeliver after AckWait; handlers are idempotent.
 		c.logDelivery(zerolog.WarnLevel, msg, err).Str("outcome", out.String()).Msg("settle failed")
@@ -377,7 +378,7 @@ func (c *consumer) progress(jm jetstream.Msg) (stop func()) {
 		if err := jm.InProgress(); err != nil {
 			c.log.Warn().Err(err).Str("subject", jm.Subject()).Msg("in-progress heartbeat")
 		} else {
-			c.b.m.inProgress.WithLabelValues(c.spec.Durable).Inc()
+			c.m.inProgress.Inc()
 		}
 		t.Reset(c.spec.ProgressEvery)
 	})
@@ -418,7 +419,7 @@ func (c *consumer) onMaxDeliveries(m *nats.Msg) {
 		c.logDelivery(zerolog.ErrorLevel, msg, err).Msg("max deliveries exhausted: dead-letter publish failed")
 		return
 	}
-	c.b.m.handled.WithLabelValues(c.spec.Durable, subjectClass(msg.Subject), outcomeDLQ).Inc()
+	c.m.handled[subjectClass(msg.Subject)][outcomeDLQ].Inc()
 	c.logDelivery(zerolog.ErrorLevel, msg, nil).Str("reason", reason).Msg("dead-lettered")
 }
 

@@ -17,6 +17,11 @@ const (
 	outcomeNak   = "nak_shutdown"
 )
 
+// classes are the values subjectClass returns.
+var classes = []string{"balances", "intents", "executions", "ledger", "dlq", "control", "other"}
+
+var outcomes = []string{outcomeAck, outcomeRetry, outcomeDLQ, outcomeNak}
+
 type metrics struct {
 	published  *prometheus.CounterVec
 	duplicates *prometheus.CounterVec
@@ -26,6 +31,34 @@ type metrics struct {
 	handlerDur *prometheus.HistogramVec
 	reconnects prometheus.Counter
 	connected  prometheus.Gauge
+
+	// Children resolved once, so the hot path does no label hashing.
+	pubByClass map[string]prometheus.Counter
+	dupByClass map[string]prometheus.Counter
+	errByClass map[string]prometheus.Counter
+}
+
+// consumerMetrics are one consumer's children, resolved once.
+type consumerMetrics struct {
+	handled    map[string]map[string]prometheus.Counter // class → outcome
+	duration   map[string]prometheus.Observer           // class
+	inProgress prometheus.Counter
+}
+
+func (m *metrics) forConsumer(durable string) *consumerMetrics {
+	cm := &consumerMetrics{
+		handled:    make(map[string]map[string]prometheus.Counter, len(classes)),
+		duration:   make(map[string]prometheus.Observer, len(classes)),
+		inProgress: m.inProgress.WithLabelValues(durable),
+	}
+	for _, c := range classes {
+		cm.handled[c] = make(map[string]prometheus.Counter, len(outcomes))
+		for _, o := range outcomes {
+			cm.handled[c][o] = m.handled.WithLabelValues(durable, c, o)
+		}
+		cm.duration[c] = m.handlerDur.WithLabelValues(durable, c)
+	}
+	return cm
 }
 
 func newMetrics(reg prometheus.Registerer) *metrics {
@@ -64,6 +97,7 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 			Help: "1 while connected to NATS.",
 		}),
 	}
+	defer m.resolve()
 	if reg == nil {
 		return m
 	}
@@ -108,4 +142,15 @@ func subjectClass(subject string) string {
 		return rest
 	}
 	return "other"
+}
+
+func (m *metrics) resolve() {
+	m.pubByClass = make(map[string]prometheus.Counter, len(classes))
+	m.dupByClass = make(map[string]prometheus.Counter, len(classes))
+	m.errByClass = make(map[string]prometheus.Counter, len(classes))
+	for _, c := range classes {
+		m.pubByClass[c] = m.published.WithLabelValues(c)
+		m.dupByClass[c] = m.duplicates.WithLabelValues(c)
+		m.errByClass[c] = m.pubErrors.WithLabelValues(c)
+	}
 }

@@ -65,13 +65,13 @@ func (b *Bus) publishMsg(ctx context.Context, m *nats.Msg) (PublishResult, error
 		cancel()
 		if err == nil {
 			if ack.Duplicate {
-				b.m.duplicates.WithLabelValues(class).Inc()
+				b.m.dupByClass[class].Inc()
 			} else {
-				b.m.published.WithLabelValues(class).Inc()
+				b.m.pubByClass[class].Inc()
 			}
 			return PublishResult{Seq: ack.Sequence, Duplicate: ack.Duplicate}, nil
 		}
-		b.m.pubErrors.WithLabelValues(class).Inc()
+		b.m.errByClass[class].Inc()
 		if ctx.Err() != nil || !transient(err) || (!hasDeadline && attempt >= publishAttemptsWithoutDeadline) {
 			return PublishResult{}, fmt.Errorf("bus: publish %s id %s (attempt %d): %w",
 				m.Subject, m.Header.Get(jetstream.MsgIDHeader), attempt, err)
@@ -123,13 +123,13 @@ func (b *Bus) PublishBatch(ctx context.Context, evs []events.Event) ([]PublishRe
 		select {
 		case ack := <-f.Ok():
 			if ack.Duplicate {
-				b.m.duplicates.WithLabelValues(class).Inc()
+				b.m.dupByClass[class].Inc()
 			} else {
-				b.m.published.WithLabelValues(class).Inc()
+				b.m.pubByClass[class].Inc()
 			}
 			results[i] = PublishResult{Seq: ack.Sequence, Duplicate: ack.Duplicate}
 		case err := <-f.Err():
-			b.m.pubErrors.WithLabelValues(class).Inc()
+			b.m.errByClass[class].Inc()
 			if !transient(err) {
 				return results[:i], fmt.Errorf("bus: publish %s id %s: %w", msgs[i].Subject, msgs[i].Header.Get(jetstream.MsgIDHeader), err)
 			}

@@ -3,6 +3,8 @@ package bus
 import (
 	"context"
 	"fmt"
+	"runtime"
+	"sync"
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
@@ -68,6 +70,51 @@ func (b *Bus) ReadRange(ctx context.Context, r Range, fn func(Message) error) er
 	if info := cons.CachedInfo(); info != nil && info.NumPending == 0 {
 		return nil
 	}
+	// Fetching and decoding overlap: one goroutine pulls batches in order while this one decodes
+	// a batch on every core and hands it to fn in order. Decoding (JSON and validation) costs more
+	// than the server's delivery, so this is what makes replay keep up with the server.
+	rctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	batches := make(chan []Message, 4)
+	var readErr error
+	go func() {
+		defer close(batches)
+		readErr = readBatches(rctx, it, to, batches)
+	}()
+	for batch := range batches {
+		decodeAll(batch)
+		for _, msg := range batch {
+			if err := fn(msg); err != nil {
+				cancel()
+				for range batches {
+				}
+				return fmt.Errorf("bus: replay at %d: %w", msg.Seq, err)
+			}
+		}
+	}
+	return readErr
+}
+
+// decodeBatch is how many messages are decoded together; large enough to spread over cores,
+// small enough to keep the first message's latency low.
+const decodeBatch = 256
+
+// readBatches pulls the range in order and sends it on out in batches. It returns nil at the end
+// of the range.
+func readBatches(ctx context.Context, it jetstream.MessagesContext, to uint64, out chan<- []Message) error {
+	batch := make([]Message, 0, decodeBatch)
+	send := func() bool {
+		if len(batch) == 0 {
+			return true
+		}
+		select {
+		case out <- batch:
+			batch = make([]Message, 0, decodeBatch)
+			return true
+		case <-ctx.Done():
+			return false
+		}
+	}
 	for {
 		jm, err := it.Next(jetstream.NextContext(ctx))
 		if err != nil {
@@ -79,15 +126,40 @@ func (b *Bus) ReadRange(ctx context.Context, r Range, fn func(Message) error) er
 		}
 		seq := md.Sequence.Stream
 		if seq > to {
+			send()
 			return nil
 		}
-		msg := fromStreamMsg(jm.Subject(), seq, md.Timestamp, Header(jm.Headers()), jm.Data(), 1)
-		msg.decode()
-		if err := fn(msg); err != nil {
-			return fmt.Errorf("bus: replay at %d: %w", seq, err)
-		}
+		batch = append(batch, fromStreamMsg(jm.Subject(), seq, md.Timestamp, Header(jm.Headers()), jm.Data(), 1))
 		if seq == to || md.NumPending == 0 {
+			send()
 			return nil
+		}
+		if len(batch) == decodeBatch && !send() {
+			return fmt.Errorf("bus: replay up to %d: %w", to, ctx.Err())
 		}
 	}
+}
+
+// decodeAll decodes a batch, split over the available cores.
+func decodeAll(batch []Message) {
+	workers := min(runtime.GOMAXPROCS(0), len(batch)/32)
+	if workers <= 1 {
+		for i := range batch {
+			batch[i].decode()
+		}
+		return
+	}
+	var wg sync.WaitGroup
+	chunk := (len(batch) + workers - 1) / workers
+	for lo := 0; lo < len(batch); lo += chunk {
+		part := batch[lo:min(lo+chunk, len(batch))]
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range part {
+				part[i].decode()
+			}
+		}()
+	}
+	wg.Wait()
 }
