@@ -222,6 +222,14 @@ func TestSwap(t *testing.T) {
 		require.LessOrEqual(t, o.Spent.Cmp(amount(t, "600", 6)), 0)
 	})
 
+	t.Run("sell with a reachable bound fills above it", func(t *testing.T) {
+		o, err := e.client.Swap(ctx, venue.SwapRequest{IntentID: intentB, Step: "s", From: "USDC", To: "USDT",
+			In: amount(t, "100", 6), MinOut: amount(t, "99.85", 6)})
+		require.NoError(t, err)
+		require.Equal(t, venue.OrderFilled, o.Status)
+		require.Equal(t, "99.89001", o.Received.String())
+	})
+
 	t.Run("an unreachable bound expires unfilled", func(t *testing.T) {
 		o, err := e.client.Swap(ctx, venue.SwapRequest{IntentID: intentB, Step: "o2", From: "USDC", To: "USDT",
 			In: amount(t, "100", 6), MinOut: amount(t, "100.5", 6)})

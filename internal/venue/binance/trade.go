@@ -56,6 +56,8 @@ func (c *Client) Swap(ctx context.Context, req venue.SwapRequest) (venue.Order, 
 	var place func(l *bn.Client) *bn.CreateOrderService
 	keep := new(big.Rat).Sub(big.NewRat(1, 1), r.taker)
 	hasMin := req.MinOut.Units != nil && req.MinOut.Sign() > 0
+	// The fee is rounded up to 8 places: aim one unit above MinOut so the rounding cannot undercut it.
+	minOut := new(big.Rat).Add(req.MinOut.Rat(), eightPlaces)
 	if from == r.base {
 		qty, ok := r.lot(in)
 		if !ok {
@@ -63,7 +65,7 @@ func (c *Client) Swap(ctx context.Context, req venue.SwapRequest) (venue.Order, 
 		}
 		if hasMin {
 			// Net of the fee the quote received must reach MinOut: price ≥ MinOut / (qty·(1−fee)).
-			floor := ceilTo(new(big.Rat).Quo(req.MinOut.Rat(), new(big.Rat).Mul(qty, keep)), r.tick)
+			floor := ceilTo(new(big.Rat).Quo(minOut, new(big.Rat).Mul(qty, keep)), r.tick)
 			place = func(l *bn.Client) *bn.CreateOrderService {
 				return svc(l).Side(bn.SideTypeSell).Type(bn.OrderTypeLimit).TimeInForce(bn.TimeInForceTypeIOC).
 					Quantity(dec(qty)).Price(dec(floor))
@@ -76,7 +78,7 @@ func (c *Client) Swap(ctx context.Context, req venue.SwapRequest) (venue.Order, 
 	} else {
 		if hasMin {
 			// Buy exactly the base that nets MinOut after the fee, at a price that spends at most In.
-			qty := ceilTo(new(big.Rat).Quo(req.MinOut.Rat(), keep), r.step)
+			qty := ceilTo(new(big.Rat).Quo(minOut, keep), r.step)
 			qty, ok := r.lot(maxRat(qty, r.minQty))
 			if !ok || qty.Sign() == 0 {
 				return venue.Order{}, fmt.Errorf("swap: %w: MinOut below minQty", venue.ErrInvalidAmount)
