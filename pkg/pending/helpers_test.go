@@ -1,6 +1,7 @@
 package pending_test
 
 import (
+	"context"
 	"math/big"
 	"strings"
 	"sync"
@@ -50,13 +51,24 @@ func newEnvOn(t testing.TB, r *testenv.Redis) *env {
 	t.Helper()
 	rdb := r.Client(t)
 	clk := &clock{t: time.UnixMilli(1764000000000).UTC()}
-	return &env{
+	e := &env{
 		rdb:     rdb,
 		w:       pending.NewWriter(rdb, pending.WithClock(clk.Now)),
 		r:       pending.NewReader(rdb),
 		account: newAccount(),
 		clock:   clk,
 	}
+	// On a shared server (REDIS_URL) leave nothing behind. Registered after Client, so it runs
+	// before the client is closed.
+	t.Cleanup(func() {
+		ctx := context.Background()
+		acct, _ := pending.NormalizeAccount(e.account)
+		keys, err := rdb.Keys(ctx, "rebal:v1:{"+acct+"}:*").Result()
+		if err == nil && len(keys) > 0 {
+			_ = rdb.Del(ctx, keys...).Err()
+		}
+	})
+	return e
 }
 
 // newAccount returns a unique address in EIP-55-like mixed case, so every test also exercises
