@@ -272,3 +272,29 @@ func TestConsumeSpecValidation(t *testing.T) {
 	err := b.Consume(ctx, fastSpec("test"), func(context.Context, Message) error { return nil })
 	require.ErrorIs(t, err, ErrClosed)
 }
+
+func TestConsumerDeletedOnTheServerIsRecreated(t *testing.T) {
+	b := newTestBus(t, nil, "planner")
+	_, js := rawJS(t, b.srv.URL())
+	ctx := ctxTimeout(t, 30*time.Second)
+	var rec recorder
+	consume(t, b.Bus, fastSpec("planner"), func(_ context.Context, m Message) error { rec.add(m); return nil })
+	_, err := b.Publish(ctx, watermark(1))
+	require.NoError(t, err)
+	require.Eventually(t, func() bool { return rec.len() == 1 }, 10*time.Second, 5*time.Millisecond)
+
+	require.NoError(t, js.DeleteConsumer(ctx, events.StreamName, "planner"))
+	_, err = b.Publish(ctx, watermark(2))
+	require.NoError(t, err)
+	// The recreated durable starts from the beginning of the stream (DeliverAll): handlers are
+	// idempotent, and nothing is lost.
+	require.Eventually(t, func() bool {
+		for _, m := range rec.all() {
+			if m.Seq == 2 {
+				return true
+			}
+		}
+		return false
+	}, 20*time.Second, 10*time.Millisecond)
+	require.True(t, b.Bound("planner"))
+}
