@@ -214,4 +214,3 @@ func writePEM(t *testing.T, dir, name, typ string, der []byte) string {
 	require.NoError(t, os.WriteFile(p, pem.EncodeToMemory(&pem.Block{Type: typ, Bytes: der}), 0o600))
 	return p
 }
-
