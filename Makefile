@@ -13,9 +13,10 @@ help: ## list the targets
 	@awk 'BEGIN{FS=":.*## "} /^[a-zA-Z_-]+:.*## /{printf "  %-10s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
 
 .PHONY: test
-test: ## run every test with the race detector (installs redis-server for the tests if missing)
+test: ## run every test with the race detector, then the TypeScript reader's (installs redis-server if missing)
 	@scripts/ensure-redis.sh
 	$(GO) test -race -count=1 -timeout 30m $(PKGS)
+	$(MAKE) test-ts
 
 .PHONY: bench
 bench: ## run the benchmarks; figures are ratios against baselines measured in the same run

@@ -2,7 +2,7 @@
 # Make sure the tests can start their own redis-server (internal/testenv). Tests never use the
 # machine's running Redis; they start a private server on a free port, or use REDIS_URL if set.
 set -euo pipefail
-if [ -n "${REDIS_URL:-}" ] || command -v redis-server >/dev/null 2>&1; then
+if command -v redis-server >/dev/null 2>&1; then
   exit 0
 fi
 echo "redis-server not found; installing it for the tests" >&2
