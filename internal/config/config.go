@@ -163,6 +163,9 @@ type Planner struct {
 	// AheadOfLedger is "conservative" (the default: count debits, not unconfirmed credits) or
 	// "wait" (leave the location out until the watermark reaches the snapshot).
 	AheadOfLedger string `yaml:"aheadOfLedger"`
+	// SearchNodes bounds the matching's branch and bound (0: the planner's default). A plan cut
+	// short is still feasible; its record says how far from optimal it can be at most.
+	SearchNodes int `yaml:"searchNodes,omitempty"`
 }
 
 // Defaults for zero planner fields.

@@ -62,6 +62,7 @@ type canonVenue struct {
 type canonPlanner struct {
 	Mode, FeeBound, AheadOfLedger string
 	IntentTTL, Cooldown           int64
+	SearchNodes                   int
 }
 
 func rat(d Decimal) string { return d.Rat().RatString() }
@@ -114,7 +115,7 @@ func (c *Config) Hash() string {
 	}
 	slices.SortFunc(k.Venues, func(a, b canonVenue) int { return cmp.Compare(a.Name, b.Name) })
 	p := c.Planner
-	k.Planner = canonPlanner{Mode: p.Mode, FeeBound: rat(p.FeeBound), AheadOfLedger: p.AheadOfLedger, IntentTTL: int64(p.IntentTTL.Duration), Cooldown: int64(p.Cooldown.Duration)}
+	k.Planner = canonPlanner{Mode: p.Mode, FeeBound: rat(p.FeeBound), AheadOfLedger: p.AheadOfLedger, IntentTTL: int64(p.IntentTTL.Duration), Cooldown: int64(p.Cooldown.Duration), SearchNodes: p.SearchNodes}
 	b, err := json.Marshal(k)
 	if err != nil {
 		panic("config: canonical form does not marshal: " + err.Error()) // plain structs: cannot happen

@@ -377,6 +377,9 @@ func (c *Config) validatePlanner(p *problems) {
 	if pl.Cooldown.Duration < 0 {
 		p.add("planner.cooldown", "negative")
 	}
+	if pl.SearchNodes < 0 {
+		p.add("planner.searchNodes", "negative")
+	}
 	switch pl.AheadOfLedger {
 	case AheadConservative, AheadWait:
 	default:

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math/big"
 	"strings"
+	"sync"
 
 	"github.com/rebalancer-dev/rebalancer/internal/config"
 	"github.com/rebalancer-dev/rebalancer/pkg/events"
@@ -32,41 +33,72 @@ type CostModel interface {
 	Quote(venue string, r events.Route) (Quote, error)
 }
 
-// StaticCosts is the CostModel of the configured cost table (venues[].legs and trades).
-type StaticCosts struct{ cfg *config.Config }
+// StaticCosts is the CostModel of the configured cost table (venues[].legs and trades). It is
+// safe for concurrent use; quotes are computed once per (venue, route) and kept, which is sound
+// because the table never changes.
+type StaticCosts struct {
+	cfg    *config.Config
+	legs   map[legKey]config.Leg
+	trades map[tradeKey]config.Trade
+	venues map[string]bool
+	cache  sync.Map // quoteKey → quoteResult
+}
+
+type legKey struct {
+	venue string
+	chain uint64
+	token string
+}
+
+type tradeKey struct{ venue, from, to string }
+
+type quoteKey struct {
+	venue string
+	route events.Route
+}
+
+type quoteResult struct {
+	q   Quote
+	err error
+}
 
 // NewStaticCosts returns the configured cost table of cfg.
-func NewStaticCosts(cfg *config.Config) *StaticCosts { return &StaticCosts{cfg: cfg} }
-
-func findLeg(v config.Venue, chain uint64, token string) (config.Leg, bool) {
-	for _, l := range v.Legs {
-		if l.Chain == chain && l.Token == token {
-			return l, true
+func NewStaticCosts(cfg *config.Config) *StaticCosts {
+	s := &StaticCosts{cfg: cfg, legs: map[legKey]config.Leg{}, trades: map[tradeKey]config.Trade{}, venues: map[string]bool{}}
+	for _, v := range cfg.Venues {
+		s.venues[v.Name] = true
+		for _, l := range v.Legs {
+			s.legs[legKey{v.Name, l.Chain, l.Token}] = l
+		}
+		for _, t := range v.Trades {
+			s.trades[tradeKey{v.Name, t.From, t.To}] = t
 		}
 	}
-	return config.Leg{}, false
+	return s
 }
 
-func findTrade(v config.Venue, from, to string) (config.Trade, bool) {
-	for _, t := range v.Trades {
-		if t.From == from && t.To == to {
-			return t, true
-		}
-	}
-	return config.Trade{}, false
-}
-
-// Quote implements CostModel.
+// Quote implements CostModel. The returned quote's figures are shared: callers must not modify
+// them.
 func (s *StaticCosts) Quote(venue string, r events.Route) (Quote, error) {
-	v, ok := s.cfg.Venue(venue)
-	if !ok {
+	k := quoteKey{venue, r}
+	if v, ok := s.cache.Load(k); ok {
+		res := v.(quoteResult)
+		return res.q, res.err
+	}
+	q, err := s.quote(venue, r)
+	s.cache.Store(k, quoteResult{q, err})
+	return q, err
+}
+
+func (s *StaticCosts) quote(venue string, r events.Route) (Quote, error) {
+	if !s.venues[venue] {
 		return Quote{}, fmt.Errorf("%w: venue %s is not configured", ErrNoRoute, venue)
 	}
-	in, ok := findLeg(v, r.SrcChain, r.SrcToken)
+	in, ok := s.legs[legKey{venue, r.SrcChain, r.SrcToken}]
 	if !ok || !in.Deposit {
 		return Quote{}, fmt.Errorf("%w: %s takes no %s deposits on chain %d", ErrNoRoute, venue, r.SrcToken, r.SrcChain)
 	}
-	out, ok := findLeg(v, r.DstChain, r.DstToken)
+	out, ok := s.legs[legKey{venue, r.DstChain, r.DstToken}]
 	if !ok || !out.Withdraw {
 		return Quote{}, fmt.Errorf("%w: %s makes no %s withdrawals on chain %d", ErrNoRoute, venue, r.DstToken, r.DstChain)
 	}
@@ -79,7 +111,7 @@ func (s *StaticCosts) Quote(venue string, r events.Route) (Quote, error) {
 	parts = append(parts, "latency "+ratPct(rate))
 	q := Quote{Rate: rate, Min: new(big.Int)}
 	if r.SrcToken != r.DstToken {
-		t, ok := findTrade(v, r.SrcToken, r.DstToken)
+		t, ok := s.trades[tradeKey{venue, r.SrcToken, r.DstToken}]
 		if !ok {
 			return Quote{}, fmt.Errorf("%w: %s has no %s→%s book", ErrNoRoute, venue, r.SrcToken, r.DstToken)
 		}

@@ -82,7 +82,7 @@ var t0 = time.Date(2026, 11, 24, 9, 0, 0, 0, time.UTC)
 
 // world is a planner state fed event by event, as the stream would.
 type world struct {
-	t     *testing.T
+	t     testing.TB
 	pol   *Policy
 	costs CostModel
 	st    *State
@@ -93,7 +93,7 @@ type world struct {
 	out func(events.Event)
 }
 
-func newWorld(t *testing.T, yamlText string) *world {
+func newWorld(t testing.TB, yamlText string) *world {
 	t.Helper()
 	cfg, err := config.Parse([]byte(yamlText))
 	require.NoError(t, err)

@@ -3,6 +3,7 @@ package planner
 import (
 	"math"
 	"math/big"
+	"math/bits"
 
 	"github.com/rebalancer-dev/rebalancer/internal/config"
 )
@@ -58,6 +59,9 @@ type flowSolution struct {
 	// venue's notional cap had to be enforced by trimming.
 	proven bool
 	nodes  int
+	// gap bounds how much cheaper than this plan an optimal one can be, in 1/rateScale value
+	// units (0 when proven); nil when even the fill is not proven.
+	gap *big.Int
 }
 
 // evaluate computes the true objective of a flow.
@@ -126,9 +130,15 @@ const (
 	arcClosed
 )
 
-// defaultNodeBudget bounds branch and bound; past it the best plan found is returned, marked
-// unproven.
-const defaultNodeBudget = 4000
+// When the configuration does not bound the search, branch and bound explores at most
+// searchWork/candidates nodes, between 1 and DefaultSearchNodes: each node is one min-cost flow
+// over the candidates, so this keeps a decision's time roughly constant. Past the bound the best
+// plan found is returned, marked unproven, with its distance to the root bound when known. A
+// count, not a clock, bounds the search, so that replays decide the same.
+const (
+	DefaultSearchNodes = 64
+	searchWork         = 8192
+)
 
 // solve finds the plan with the best objective: branch and bound over which candidate intents
 // are used, each node's bound a min-cost flow in which a free arc's fixed cost is spread over its
@@ -137,9 +147,14 @@ const defaultNodeBudget = 4000
 // branches on that arc (closed, or open with its minimum and full fixed cost).
 func solve(p *flowProblem, budget int) flowSolution {
 	if budget <= 0 {
-		budget = defaultNodeBudget
+		budget = min(DefaultSearchNodes, max(1, searchWork/max(1, len(p.arcs))))
 	}
-	s := &bnb{p: p, budget: budget}
+	s := &bnb{p: p, budget: budget, g: &graph{}, env: make([]int64, len(p.arcs))}
+	for a, arc := range p.arcs {
+		if arc.fixed > 0 && arc.hi > 0 {
+			s.env[a] = mulDiv(arc.fixed, rateScale, arc.hi)
+		}
+	}
 	s.best = flowSolution{flow: make([]int64, len(p.arcs)), proven: true}
 	s.best.obj = p.evaluate(s.best.flow)
 	states := make([]int8, len(p.arcs))
@@ -156,10 +171,20 @@ func solve(p *flowProblem, budget int) flowSolution {
 	if s.trimmed {
 		s.best.proven = false
 	}
+	s.best.gap = new(big.Int)
+	if !s.best.proven {
+		s.best.gap = nil
+		if s.root != nil && s.root.fill == s.best.obj.fill {
+			s.best.gap = new(big.Int).Sub(s.best.obj.cost, s.root.cost)
+		}
+	}
 	return s.best
 }
 
 type bnb struct {
+	env     []int64    // per arc: its fixed cost spread over its largest size, per unit (floor)
+	root    *objective // the root relaxation's bound: no plan is better
+	g       *graph
 	p       *flowProblem
 	budget  int
 	nodes   int
@@ -186,6 +211,9 @@ func (s *bnb) node(states []int8) {
 		}
 	}
 	flow, bound, ok := s.relax(states)
+	if s.root == nil && ok {
+		s.root = &bound
+	}
 	if !ok || !bound.better(s.best.obj) {
 		return
 	}
@@ -226,7 +254,13 @@ func (s *bnb) node(states []int8) {
 		if !gap {
 			return
 		}
-	} else if branch < 0 {
+	} else if r := p.repair(flow); r != nil {
+		// Not a plan yet; a repaired copy is one, and a good incumbent early keeps the search short.
+		if obj := p.evaluate(r); obj.better(s.best.obj) {
+			s.best.flow, s.best.obj = r, obj
+		}
+	}
+	if !p.feasible(flow) && branch < 0 {
 		// Only a venue's notional cap is broken: trim to a feasible plan (an upper bound) and
 		// stop here; the plan is then not proven optimal.
 		if t := p.trim(flow); t != nil {
@@ -247,6 +281,38 @@ func (s *bnb) node(states []int8) {
 	closed := append([]int8(nil), states...)
 	closed[branch] = arcClosed
 	s.node(closed)
+}
+
+// repair turns a relaxed flow into a plan: intents below their minimum are dropped, a venue over
+// its count keeps its largest intents, a venue over its notional is trimmed. Nil if that fails.
+func (p *flowProblem) repair(flow []int64) []int64 {
+	f := append([]int64(nil), flow...)
+	for a, x := range f {
+		if x > 0 && x < p.arcs[a].lo {
+			f[a] = 0
+		}
+	}
+	for v := range p.maxCount {
+		var arcs []int
+		for a, x := range f {
+			if x > 0 && p.arcs[a].venue == v {
+				arcs = append(arcs, a)
+			}
+		}
+		if len(arcs) <= p.maxCount[v] {
+			continue
+		}
+		// largest first; ties by index
+		for i := 1; i < len(arcs); i++ {
+			for k := i; k > 0 && f[arcs[k]] > f[arcs[k-1]]; k-- {
+				arcs[k], arcs[k-1] = arcs[k-1], arcs[k]
+			}
+		}
+		for _, a := range arcs[p.maxCount[v]:] {
+			f[a] = 0
+		}
+	}
+	return p.trim(f)
 }
 
 // trim makes a flow respect venue notional caps by shrinking the venue's most expensive intents
@@ -294,7 +360,7 @@ func (p *flowProblem) trim(flow []int64) []int64 {
 func (s *bnb) relax(states []int8) ([]int64, objective, bool) {
 	p := s.p
 	nS, nD := len(p.supply), len(p.demand)
-	g := newGraph(2 + nS + nD)
+	g := s.g.reset(2 + nS + nD)
 	const src, snk = 0, 1
 	supply := append([]int64(nil), p.supply...)
 	demand := append([]int64(nil), p.demand...)
@@ -302,24 +368,60 @@ func (s *bnb) relax(states []int8) ([]int64, objective, bool) {
 	edgeOf := make([]int, len(p.arcs))
 	var fixedOpen int64
 	bound := objective{cost: new(big.Int)}
-	for a, st := range states {
+	for a := range edgeOf {
 		edgeOf[a] = -1
-		if st == arcClosed {
+	}
+	for a, st := range states {
+		if st != arcOpen {
 			continue
 		}
 		arc := p.arcs[a]
-		cost := arc.rate
-		capacity := arc.hi
-		if st == arcOpen {
-			base[a] = arc.lo
-			supply[arc.src] -= arc.lo
-			demand[arc.dst] -= arc.lo
-			capacity = arc.hi - arc.lo
-			fixedOpen += arc.fixed
-		} else if arc.fixed > 0 {
-			cost += mulDiv(arc.fixed, rateScale, arc.hi) // floor: the envelope stays a lower bound
+		base[a] = arc.lo
+		supply[arc.src] -= arc.lo
+		demand[arc.dst] -= arc.lo
+		fixedOpen += arc.fixed
+	}
+	// Parallel arcs of one (source, sink) pair, one per venue, come one after another. In the
+	// relaxation (venue caps relaxed) a dearer one is only ever used beyond the capacity of the
+	// cheaper ones, so each group is cut once its capacity covers what the pair can carry.
+	unit := func(a int) int64 {
+		if states[a] == arcFree {
+			return p.arcs[a].rate + s.env[a]
 		}
-		edgeOf[a] = g.add(2+arc.src, 2+nS+arc.dst, capacity, cost)
+		return p.arcs[a].rate
+	}
+	group := make([]int, 0, len(p.maxCount))
+	for start := 0; start < len(p.arcs); {
+		end := start
+		for end < len(p.arcs) && p.arcs[end].src == p.arcs[start].src && p.arcs[end].dst == p.arcs[start].dst {
+			end++
+		}
+		group = group[:0]
+		for a := start; a < end; a++ {
+			if states[a] != arcClosed {
+				group = append(group, a)
+			}
+		}
+		for i := 1; i < len(group); i++ {
+			for k := i; k > 0 && unit(group[k]) < unit(group[k-1]); k-- {
+				group[k], group[k-1] = group[k-1], group[k]
+			}
+		}
+		arc0 := p.arcs[start]
+		need := min(supply[arc0.src], demand[arc0.dst])
+		var covered int64
+		for _, a := range group {
+			arc := p.arcs[a]
+			capacity := arc.hi
+			if states[a] == arcOpen {
+				capacity = arc.hi - arc.lo
+			} else if covered >= need {
+				continue
+			}
+			covered += capacity
+			edgeOf[a] = g.add(2+arc.src, 2+nS+arc.dst, capacity, unit(a))
+		}
+		start = end
 	}
 	for i, v := range supply {
 		if v < 0 {
@@ -340,8 +442,8 @@ func (s *bnb) relax(states []int8) ([]int64, objective, bool) {
 		x := base[a]
 		if e := edgeOf[a]; e >= 0 {
 			x += g.flow(e)
-			if states[a] == arcFree && p.arcs[a].fixed > 0 {
-				tmp.SetInt64(mulDiv(p.arcs[a].fixed, rateScale, p.arcs[a].hi))
+			if states[a] == arcFree && s.env[a] > 0 {
+				tmp.SetInt64(s.env[a])
 				tmp.Mul(&tmp, big.NewInt(g.flow(e)))
 				bound.cost.Add(bound.cost, &tmp)
 			}
@@ -361,19 +463,27 @@ func (s *bnb) relax(states []int8) ([]int64, objective, bool) {
 	return flow, bound, true
 }
 
-// mulDiv is floor(a*b/c) without overflow for the sizes the solver sees.
+// mulDiv is floor(a*b/c) for non-negative a, b and positive c, through a 128-bit product;
+// a result beyond int64 saturates (it then marks an arc too dear to matter).
 func mulDiv(a, b, c int64) int64 {
-	var x big.Int
-	x.Mul(big.NewInt(a), big.NewInt(b))
-	x.Quo(&x, big.NewInt(c))
-	if !x.IsInt64() {
+	hi, lo := bits.Mul64(uint64(a), uint64(b))
+	if hi >= uint64(c) {
 		return math.MaxInt64 / 4
 	}
-	return x.Int64()
+	q, _ := bits.Div64(hi, lo, uint64(c))
+	if q > math.MaxInt64/4 {
+		return math.MaxInt64 / 4
+	}
+	return int64(q)
 }
 
 // graph is a residual network for successive shortest paths.
 type graph struct {
+	// scratch for minCostFlow
+	pot, dist   []int64
+	prev, order []int
+	done        []bool
+
 	head []int
 	to   []int
 	next []int
@@ -382,12 +492,24 @@ type graph struct {
 	orig []int64
 }
 
-func newGraph(n int) *graph {
-	g := &graph{head: make([]int, n)}
+// reset empties the graph for n nodes, keeping its memory.
+func (g *graph) reset(n int) *graph {
+	g.head = grow(g.head, n)
 	for i := range g.head {
 		g.head[i] = -1
 	}
+	g.to, g.next, g.cap, g.cost, g.orig = g.to[:0], g.next[:0], g.cap[:0], g.cost[:0], g.orig[:0]
+	g.pot, g.dist = grow(g.pot, n), grow(g.dist, n)
+	g.prev, g.order = grow(g.prev, n), grow(g.order, 0)
+	g.done = grow(g.done, n)
 	return g
+}
+
+func grow[T any](s []T, n int) []T {
+	if cap(s) < n {
+		return make([]T, n)
+	}
+	return s[:n]
 }
 
 // add adds an edge and its reverse; it returns the forward edge's index.
@@ -412,13 +534,13 @@ const inf = math.MaxInt64 / 4
 // costs does the rest.
 func (g *graph) minCostFlow(s, t, nS int) {
 	n := len(g.head)
-	pot := make([]int64, n)
+	pot := g.pot
 	// Layered initial potentials: s=0; sources 0; sinks: cheapest in-edge; t: cheapest via sinks.
 	for i := range pot {
 		pot[i] = inf
 	}
 	pot[s] = 0
-	order := make([]int, 0, n)
+	order := g.order[:0]
 	order = append(order, s)
 	for i := 2; i < 2+nS; i++ {
 		order = append(order, i)
@@ -437,9 +559,7 @@ func (g *graph) minCostFlow(s, t, nS int) {
 			}
 		}
 	}
-	dist := make([]int64, n)
-	prev := make([]int, n)
-	done := make([]bool, n)
+	dist, prev, done := g.dist, g.prev, g.done
 	for {
 		for i := range dist {
 			dist[i], prev[i], done[i] = inf, -1, false

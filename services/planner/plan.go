@@ -48,7 +48,9 @@ type Record struct {
 	Unfilled []string `json:"unfilled,omitempty"`
 	// Proven is false when the plan is feasible but not proven optimal (search budget, or a
 	// venue's notional cap enforced by trimming).
-	Proven bool   `json:"proven"`
+	Proven bool `json:"proven"`
+	// Gap, when not proven, bounds how much cheaper an optimal plan could be, in the common unit.
+	Gap    string `json:"gap,omitempty"`
 	Nodes  int    `json:"searchNodes,omitempty"`
 	Reason string `json:"reason"`
 }
@@ -189,8 +191,14 @@ func Plan(pol *Policy, costs CostModel, st *State, account string, basis Basis) 
 		rec.Reason = "no feasible route: see rejected"
 		return d
 	}
-	sol := solve(prob, 0)
+	sol := solve(prob, pol.searchNodes)
 	rec.Proven, rec.Nodes = sol.proven, sol.nodes
+	if !sol.proven {
+		rec.Gap = "unknown"
+		if sol.gap != nil {
+			rec.Gap = formatUnits(sol.gap, 9+pol.vdec)
+		}
+	}
 	filled := make([]int64, len(dsts))
 	for a, x := range sol.flow {
 		if x == 0 {

@@ -23,6 +23,8 @@ type Policy struct {
 	venues   []venuePolicy // sorted by name
 	aggs     map[string]aggPolicy
 	tokens   map[string]*big.Rat // fair prices
+	// searchNodes bounds the solver's branch and bound (planner.searchNodes).
+	searchNodes int
 }
 
 type nodeKey struct {
@@ -57,7 +59,13 @@ func NewPolicy(cfg *config.Config) (*Policy, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	p := &Policy{cfg: cfg, hash: cfg.Hash(), vdec: cfg.ValueDecimals(), feeBound: cfg.Planner.FeeBound.Rat(),
+	return newPolicy(cfg)
+}
+
+// newPolicy prepares a configuration without validating it (benchmarks use venues the event
+// contract does not know yet).
+func newPolicy(cfg *config.Config) (*Policy, error) {
+	p := &Policy{cfg: cfg, hash: cfg.Hash(), vdec: cfg.ValueDecimals(), feeBound: cfg.Planner.FeeBound.Rat(), searchNodes: cfg.Planner.SearchNodes,
 		nodeIdx: map[nodeKey]int{}, aggs: map[string]aggPolicy{}, tokens: map[string]*big.Rat{}}
 	for _, t := range cfg.Tokens {
 		p.tokens[t.Symbol] = t.FairPrice.Rat()

@@ -33,7 +33,7 @@ func connect(tb testing.TB, srv *localinfra.NATS, name string) *bus.Bus {
 // startService runs a planner replica until the test ends.
 func startService(tb testing.TB, srv *localinfra.NATS, yamlText, instance string) *Service {
 	tb.Helper()
-	w := newWorld(tb.(*testing.T), yamlText)
+	w := newWorld(tb, yamlText)
 	s, err := New(w.pol.cfg, Deps{Stream: connect(tb, srv, "planner"), Log: zerolog.Nop(), Instance: instance})
 	require.NoError(tb, err)
 	ctx, cancel := context.WithCancel(context.Background())
