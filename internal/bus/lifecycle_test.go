@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/rebalancer-dev/rebalancer/pkg/events"
@@ -227,7 +228,9 @@ func TestCloseDrainsInOrder(t *testing.T) {
 			var rec recorder
 			start := time.Now()
 			consume(t, next.Bus, spec, func(_ context.Context, m Message) error { rec.add(m); return nil })
-			require.Eventually(t, func() bool { return rec.len() == n-1 }, 10*time.Second, 5*time.Millisecond)
+			require.EventuallyWithT(t, func(c *assert.CollectT) {
+				assert.Len(c, rec.all(), n-1)
+			}, 10*time.Second, 5*time.Millisecond)
 			require.Less(t, time.Since(start), spec.AckWait, "given back, not left to time out")
 			for i, m := range rec.all() {
 				require.Equal(t, uint64(i+2), m.Seq, "in order, seq 1 not redelivered")
