@@ -31,7 +31,8 @@ type Bus struct {
 	cancelAbort context.CancelFunc
 
 	consumers sync.WaitGroup
-	closed    atomic.Bool
+	closed    atomic.Bool // Close has begun: no new Consume or ReadRange
+	draining  atomic.Bool // the connection is draining: no new publishes
 	connClose chan struct{}
 
 	mu    sync.Mutex
@@ -171,6 +172,7 @@ func (b *Bus) Close(ctx context.Context) error {
 		<-done // handlers now see a cancelled context; Consume returns as soon as they do
 	}
 	b.cancelAbort()
+	b.draining.Store(true)
 	// Push out the acks and naks just sent even if the budget is spent: losing them would leave
 	// their messages to time out. Bounded, so an unreachable server cannot hold Close.
 	if err := b.nc.FlushTimeout(flushOnClose); err != nil && !errors.Is(err, nats.ErrConnectionClosed) {

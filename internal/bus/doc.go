@@ -48,8 +48,10 @@
 // live consumers saw.
 //
 // Shutdown. Close stops every Consume from fetching, lets the handlers in flight finish within the
-// caller's budget, gives messages fetched but not started back to the server (Nak) so another
-// replica picks them up at once, then drains the connection.
+// caller's budget (they may still publish and dead-letter; when the budget runs out their contexts
+// are cancelled), gives messages fetched but not started back to the server (Nak) so another
+// replica picks them up at once, flushes the acks, then drains the connection. Publish fails with
+// ErrClosed from then on.
 //
 // Observability. Connected and Bound answer /readyz; metrics (published, duplicates, acked,
 // retried, dead-lettered, in-progress, handler latency, by subject class) are registered on the

@@ -32,6 +32,14 @@ func watermark(asOf uint64) *events.LedgerWatermark {
 	}
 }
 
+// pauseCommand is a valid event outside the ledger subjects the tests consume.
+func pauseCommand(id string) *events.ControlCommand {
+	return &events.ControlCommand{
+		Meta: events.NewMeta(events.TypeControlCommand, id, "", "operator", time.Unix(1700000000, 0)),
+		Verb: events.VerbPause, Scope: events.ScopeAll, Reason: "maintenance", Operator: "alice",
+	}
+}
+
 func ledgerSubject() string { return events.SubjectLedger + "." + testAccount }
 
 type testBus struct {

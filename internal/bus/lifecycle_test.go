@@ -180,7 +180,7 @@ func TestCloseDrainsInOrder(t *testing.T) {
 			started := make(chan struct{})
 			release := make(chan struct{})
 			var handled atomic.Int64
-			var ctxErrInHandler atomic.Value
+			var ctxErrInHandler, publishErrInHandler atomic.Value
 			spec := fastSpec("executor")
 			spec.Prefetch = 10
 			consume(t, b.Bus, spec, func(hctx context.Context, m Message) error {
@@ -191,6 +191,9 @@ func TestCloseDrainsInOrder(t *testing.T) {
 					case <-hctx.Done():
 					}
 					ctxErrInHandler.Store(errString(hctx.Err()))
+					// A handler finishing during Close can still publish what it decided.
+					_, err := b.Publish(hctx, pauseCommand("close-1"))
+					publishErrInHandler.Store(errString(err))
 				}
 				handled.Add(1)
 				return nil
@@ -213,6 +216,7 @@ func TestCloseDrainsInOrder(t *testing.T) {
 				close(release)
 				require.NoError(t, <-closed)
 				require.Equal(t, "", ctxErrInHandler.Load(), "the handler's context stayed alive")
+				require.Equal(t, "", publishErrInHandler.Load(), "a finishing handler can publish")
 			} else {
 				err := <-closed
 				require.ErrorIs(t, err, context.DeadlineExceeded)

@@ -51,7 +51,8 @@ func encode(ev events.Event) (*nats.Msg, error) {
 }
 
 func (b *Bus) publishMsg(ctx context.Context, m *nats.Msg) (PublishResult, error) {
-	if b.closed.Load() {
+	// Handlers finishing during Close may still publish (and dead-letter); only the drain ends it.
+	if b.draining.Load() {
 		return PublishResult{}, ErrClosed
 	}
 	class := subjectClass(m.Subject)
@@ -88,7 +89,7 @@ func (b *Bus) publishMsg(ctx context.Context, m *nats.Msg) (PublishResult, error
 // too many pending acks waits Config.StallWait and is retried; an ack that fails transiently is
 // retried synchronously. The first failure is returned with the results gathered so far.
 func (b *Bus) PublishBatch(ctx context.Context, evs []events.Event) ([]PublishResult, error) {
-	if b.closed.Load() {
+	if b.draining.Load() {
 		return nil, ErrClosed
 	}
 	msgs := make([]*nats.Msg, len(evs))

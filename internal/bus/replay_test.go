@@ -21,10 +21,7 @@ func TestReadRange(t *testing.T) {
 		_, err := b.Publish(ctx, watermark(uint64(i)))
 		require.NoError(t, err)
 	}
-	ctl := &events.ControlCommand{
-		Meta: events.NewMeta(events.TypeControlCommand, "cmd-1", "", "operator", time.Unix(1700000000, 0)),
-		Verb: events.VerbPause, Scope: events.ScopeAll, Reason: "maintenance", Operator: "alice",
-	}
+	ctl := pauseCommand("cmd-1")
 	_, err := b.Publish(ctx, ctl)
 	require.NoError(t, err)
 	publishRaw(t, js, ledgerSubject(), map[string]string{events.HeaderType: "nonsense", events.HeaderVersion: "1"}, "garbage")
