@@ -1,0 +1,126 @@
+package planner
+
+import (
+	"encoding/json"
+	"fmt"
+	"math/big"
+	"math/rand/v2"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+)
+
+// randomYAML varies the test world's caps and minimums.
+func randomYAML(r *rand.Rand) string {
+	y := testYAML
+	for _, v := range []struct{ old, format string }{
+		{`maxInFlight: 3`, `maxInFlight: %d`},
+		{`maxNotional: "5000"`, `maxNotional: "%d"`},
+		{`minTransfer: "50"`, `minTransfer: "%d"`},
+		{`maxTransfer: "2000"`, `maxTransfer: "%d"`},
+		{`maxInFlight: 2`, `maxInFlight: %d`},
+	} {
+		var n int
+		switch {
+		case strings.HasPrefix(v.old, "maxInFlight"):
+			n = 1 + r.IntN(3)
+		case strings.HasPrefix(v.old, "maxNotional"):
+			n = 300 + r.IntN(3000)
+		case strings.HasPrefix(v.old, "minTransfer"):
+			n = 20 + r.IntN(400)
+		default:
+			n = 500 + r.IntN(2000)
+		}
+		y = strings.Replace(y, v.old, fmt.Sprintf(v.format, n), 1)
+	}
+	return y
+}
+
+func randomBalance(r *rand.Rand) string { return fmt.Sprint(50 * r.IntN(60)) }
+
+// TestPlanNeverBreaksACap plans on random worlds (3 chains × 2 tokens × 2 venues, random caps,
+// minimums, balances and intents already in flight) and checks every decision against the rules:
+// sizes within the venue's and route's bounds and the fee bound, no source giving more than its
+// excess, no deficit receiving more than it lacks, venue counts and notional with what is in
+// flight, and the same decision twice byte for byte.
+func TestPlanNeverBreaksACap(t *testing.T) {
+	r := rand.New(rand.NewPCG(3, 5))
+	decided := 0
+	for i := 0; i < 150; i++ {
+		w := newWorld(t, randomYAML(r))
+		w.balanced()
+		for round := 0; round < 2; round++ {
+			for _, c := range []uint64{1, 10, 42161} {
+				w.chainSnap(c, randomBalance(r), randomBalance(r))
+			}
+			d := w.plan()
+			again := w.plan()
+			b1, _ := json.Marshal(d.Intents)
+			b2, _ := json.Marshal(again.Intents)
+			require.Equal(t, string(b1), string(b2), "instance %d: not deterministic", i)
+			checkDecision(t, w, d)
+			w.st.Decided(d.Intents)
+			decided += len(d.Intents)
+		}
+	}
+	require.Greater(t, decided, 50, "the instances must exercise the planner")
+}
+
+func checkDecision(t *testing.T, w *world, d Decision) {
+	t.Helper()
+	pol := w.pol
+	excess := map[nodeKey]*big.Int{}
+	for _, x := range d.Record.Excess {
+		excess[nodeKey{x.Chain, x.Token}] = x.Amount.Big()
+	}
+	deficit := map[nodeKey]*big.Int{}
+	for _, x := range d.Record.Deficit {
+		deficit[nodeKey{x.Chain, x.Token}] = x.Amount.Big()
+	}
+	count := map[string]int{}
+	value := map[string]int64{}
+	for _, id := range sortedIntentIDs(w.st) {
+		is := w.st.ints[id]
+		if is.inFlight(w.st.clock) {
+			count[is.venue]++
+			n, _ := pol.node(is.intent.Route.SrcChain, is.intent.Route.SrcToken)
+			value[is.venue] += pol.toValue(n, is.intent.AmountIn.Big(), true)
+		}
+	}
+	for _, in := range d.Intents {
+		require.NoError(t, in.Validate())
+		src := nodeKey{in.Route.SrcChain, in.Route.SrcToken}
+		dst := nodeKey{in.Route.DstChain, in.Route.DstToken}
+		require.Contains(t, excess, src)
+		require.Contains(t, deficit, dst)
+		excess[src].Sub(excess[src], in.AmountIn.Big())
+		require.GreaterOrEqual(t, excess[src].Sign(), 0, "source %v gives more than its excess", src)
+		deficit[dst].Sub(deficit[dst], in.AmountIn.Big()) // 1:1 at fair price, same decimals here
+		require.GreaterOrEqual(t, deficit[dst].Sign(), 0, "deficit %v overfilled", dst)
+
+		var vp *venuePolicy
+		for i := range pol.venues {
+			if pol.venues[i].name == in.Venue {
+				vp = &pol.venues[i]
+			}
+		}
+		sn, _ := pol.node(src.chain, src.token)
+		v := pol.toValue(sn, in.AmountIn.Big(), false)
+		require.GreaterOrEqual(t, v, vp.minValue, "below the venue minimum")
+		require.LessOrEqual(t, v, vp.maxTransfer, "above the venue maximum")
+		q, err := w.costs.Quote(in.Venue, in.Route)
+		require.NoError(t, err)
+		require.GreaterOrEqual(t, in.AmountIn.Big().Cmp(q.Min), 0, "below the route minimum")
+		if q.Max != nil {
+			require.LessOrEqual(t, in.AmountIn.Big().Cmp(q.Max), 0)
+		}
+		// Fee bound: the estimated cost is within the bound (one base unit of rounding).
+		bound := new(big.Int).Add(in.MaxFee.Big(), big.NewInt(1))
+		require.LessOrEqual(t, in.Why.CostEstimate.Big().Cmp(bound), 0, "cost %s above the fee bound %s", in.Why.CostEstimate, in.MaxFee)
+		count[in.Venue]++
+		value[in.Venue] += v
+		require.LessOrEqual(t, count[in.Venue], vp.maxCount, "venue %s over its in-flight count", in.Venue)
+		require.LessOrEqual(t, value[in.Venue], vp.maxValue, "venue %s over its notional", in.Venue)
+	}
+}
