@@ -151,6 +151,10 @@ func benchPlan(b *testing.B, chains, tokens, venues, pct int) {
 // 2 venues, a tenth of the locations in deficit and a tenth in excess.
 func BenchmarkPlan50x4x2(b *testing.B) { benchPlan(b, 50, 4, 2, 10) }
 
+// BenchmarkPlan50x4x2Quiet is the same world on a typical day: 2% of the locations in deficit
+// and 2% in excess.
+func BenchmarkPlan50x4x2Quiet(b *testing.B) { benchPlan(b, 50, 4, 2, 2) }
+
 // BenchmarkPlan500x10x4 is the large case: 500 chains × 10 tokens × 4 venues, 2% of locations in
 // deficit and 2% in excess (100 of each).
 func BenchmarkPlan500x10x4(b *testing.B) { benchPlan(b, 500, 10, 4, 2) }

@@ -137,7 +137,7 @@ const (
 // count, not a clock, bounds the search, so that replays decide the same.
 const (
 	DefaultSearchNodes = 64
-	searchWork         = 8192
+	searchWork         = 2048
 )
 
 // solve finds the plan with the best objective: branch and bound over which candidate intents

@@ -40,6 +40,9 @@ type nodePolicy struct {
 	tier                     int
 	hasTarget                bool
 	staleAfter               time.Duration
+	// div is 10^(decimals − value decimals) when the fair price is 1 and that fits a uint64:
+	// then value conversions are one integer division (0 means use big.Rat).
+	div uint64
 }
 
 type venuePolicy struct {
@@ -75,8 +78,12 @@ func newPolicy(cfg *config.Config) (*Policy, error) {
 		}
 	}
 	slices.SortFunc(p.nodes, func(a, b nodePolicy) int { return cmpNode(a.nodeKey, b.nodeKey) })
-	for i, n := range p.nodes {
+	for i := range p.nodes {
+		n := &p.nodes[i]
 		p.nodeIdx[n.nodeKey] = i
+		if p.tokens[n.token].Cmp(big.NewRat(1, 1)) == 0 && n.decimals >= p.vdec && n.decimals-p.vdec <= 19 {
+			n.div = pow10(n.decimals - p.vdec).Uint64()
+		}
 	}
 	var err error
 	for _, t := range cfg.Targets {
@@ -150,6 +157,16 @@ func clampInt64(x *big.Int) int64 {
 
 // toValue converts base units of a node's token to value units, rounded down or up.
 func (p *Policy) toValue(n *nodePolicy, base *big.Int, up bool) int64 {
+	if n.div != 0 && base.IsUint64() {
+		q, r := base.Uint64()/n.div, base.Uint64()%n.div
+		if up && r != 0 {
+			q++
+		}
+		if q > maxValue {
+			return maxValue
+		}
+		return int64(q)
+	}
 	x := new(big.Rat).SetInt(base)
 	x.Mul(x, p.tokens[n.token])
 	x.Quo(x, new(big.Rat).SetInt(pow10(n.decimals)))

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"math/big"
+	mrand "math/rand"
 	"math/rand/v2"
 	"strings"
 	"testing"
@@ -124,3 +125,25 @@ func checkDecision(t *testing.T, w *world, d Decision) {
 		require.LessOrEqual(t, value[in.Venue], vp.maxValue, "venue %s over its notional", in.Venue)
 	}
 }
+
+// TestValueConversionFastPath checks the integer fast path of toValue against exact rationals.
+func TestValueConversionFastPath(t *testing.T) {
+	w := newBigWorld(t, 10, 1, 1, 0, 1)
+	r := rand.New(rand.NewPCG(9, 9))
+	for _, chain := range []uint64{1, 6} { // 6 and 18 decimals
+		n, ok := w.pol.node(chain, "T0")
+		require.True(t, ok)
+		require.NotZero(t, n.div)
+		slow := *n
+		slow.div = 0
+		for i := 0; i < 2000; i++ {
+			x := new(big.Int).Rand(r2(r), new(big.Int).Exp(big.NewInt(10), big.NewInt(int64(r.IntN(20))), nil))
+			for _, up := range []bool{false, true} {
+				require.Equal(t, w.pol.toValue(&slow, x, up), w.pol.toValue(n, x, up), "x=%s up=%v", x, up)
+			}
+		}
+	}
+}
+
+// r2 adapts a v2 generator to big.Int.Rand's v1 source.
+func r2(r *rand.Rand) *mrand.Rand { return mrand.New(mrand.NewSource(r.Int64())) }
