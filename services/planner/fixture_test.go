@@ -3,6 +3,7 @@ package planner
 import (
 	"fmt"
 	"math/big"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -213,4 +214,13 @@ func contains(list []string, sub string) bool {
 		}
 	}
 	return false
+}
+
+func sortedIntentIDs(st *State) []string {
+	ids := make([]string, 0, len(st.ints))
+	for id := range st.ints {
+		ids = append(ids, id)
+	}
+	slices.Sort(ids)
+	return ids
 }

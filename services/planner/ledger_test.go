@@ -100,3 +100,24 @@ func first(w *world) *events.RebalanceIntent {
 	require.Len(w.t, ids, 1)
 	return w.st.ints[ids[0]].intent
 }
+
+// TestPruneForgetsSettledIntents: a completed intent whose legs closed at blocks every snapshot
+// has passed no longer changes any balance, so the state forgets it (and keeps the cooldown).
+func TestPruneForgetsSettledIntents(t *testing.T) {
+	w := newWorld(t, testYAML)
+	w.balanced()
+	w.chainSnap(1, "2000", "1000") // chain 1 at block 20
+	w.chainSnap(10, "400", "1000") // chain 10 at block 20
+	d := w.decide()
+	require.Len(t, d.Intents, 1)
+	in := d.Intents[0]
+	w.apply(update(w, in, 1, events.StateCompleted, leg("src", 1, "USDC", "600", 25), leg("dst", 10, "USDC", "585", 26)))
+	require.Len(t, w.st.ints, 1, "legs still open at the snapshots' blocks")
+	w.chainSnap(1, "1400", "1000")  // block 30 ≥ 25
+	require.Len(t, w.st.ints, 1, "the destination leg is still open on chain 10")
+	w.chainSnap(10, "985", "1000") // block 30 ≥ 26
+	require.Empty(t, w.st.ints)
+	require.Empty(t, w.st.byAccount[testAccount])
+	require.Contains(t, w.st.routes, routeKeyOf(testAccount, "binance", in.Route), "the cooldown outlives the intent")
+	require.Empty(t, w.plan().Intents)
+}

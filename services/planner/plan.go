@@ -86,9 +86,9 @@ func Plan(pol *Policy, costs CostModel, st *State, account string, basis Basis) 
 	var venues []venueRoom
 	inflightCount := map[string]int{}
 	inflightValue := map[string]int64{}
-	for _, id := range sortedIntentIDs(st) {
-		is := st.ints[id]
-		if is.account != account || !is.inFlight(now) {
+	intents := st.accountIntents(account)
+	for _, is := range intents {
+		if !is.inFlight(now) {
 			continue
 		}
 		inflightCount[is.venue]++
@@ -117,7 +117,7 @@ func Plan(pol *Policy, costs CostModel, st *State, account string, basis Basis) 
 	}
 
 	// Balances: [lo, hi] per location, and which locations may take part.
-	lo, hi, healthy := virtualBalances(pol, st, account, now, rec)
+	lo, hi, healthy := virtualBalances(pol, st, account, intents, now, rec)
 	var srcs, dsts []planNode
 	if pol.cfg.Planner.Mode == config.ModeAggregate {
 		srcs, dsts = aggregateImbalances(pol, lo, hi, healthy, rec)
@@ -241,15 +241,11 @@ func venueProblem(st *State, account string, vp *venuePolicy, now time.Time) str
 // when ahead of it, lo counts every debit that may not show yet and no unconfirmed credit, and hi
 // the reverse, so an excess is never counted from money that may be gone and a deficit never
 // refilled twice.
-func virtualBalances(pol *Policy, st *State, account string, now time.Time, rec *Record) (lo, hi []*big.Int, healthy []bool) {
+func virtualBalances(pol *Policy, st *State, account string, intents []*intentState, now time.Time, rec *Record) (lo, hi []*big.Int, healthy []bool) {
 	n := len(pol.nodes)
 	lo, hi, healthy = make([]*big.Int, n), make([]*big.Int, n), make([]bool, n)
 	legs := map[nodeKey][]events.Leg{}
-	for _, id := range sortedIntentIDs(st) {
-		is := st.ints[id]
-		if is.account != account {
-			continue
-		}
+	for _, is := range intents {
 		for _, l := range is.currentLegs(now) {
 			k := nodeKey{l.ChainID, l.Token}
 			legs[k] = append(legs[k], l)
@@ -512,13 +508,4 @@ func IntentID(configHash string, seq uint64, account, venue string, r events.Rou
 	h := sha256.New()
 	fmt.Fprintf(h, "rebal-intent-v1|%s|%d|%s|%s|%d|%s|%d|%s|%s", configHash, seq, account, venue, r.SrcChain, r.SrcToken, r.DstChain, r.DstToken, amountIn)
 	return hex.EncodeToString(h.Sum(nil))
-}
-
-func sortedIntentIDs(st *State) []string {
-	ids := make([]string, 0, len(st.ints))
-	for id := range st.ints {
-		ids = append(ids, id)
-	}
-	slices.Sort(ids)
-	return ids
 }

@@ -2,6 +2,7 @@ package planner
 
 import (
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/rebalancer-dev/rebalancer/pkg/events"
@@ -15,13 +16,15 @@ import (
 //
 // State is not safe for concurrent use.
 type State struct {
-	clock  time.Time
-	seq    uint64
-	locs   map[locKey]*locState
-	marks  map[chainKey]uint64
-	ints   map[string]*intentState
-	routes map[routeKey]time.Time
-	paused map[string]bool
+	clock time.Time
+	seq   uint64
+	locs  map[locKey]*locState
+	marks map[chainKey]uint64
+	ints  map[string]*intentState
+	// byAccount indexes ints by account, so a decision reads only its account's intents.
+	byAccount map[string]map[string]*intentState
+	routes    map[routeKey]time.Time
+	paused    map[string]bool
 	// ownOnly keeps intents (and their updates) decided under another config out of the state:
 	// a what-if replay counts only its own decisions.
 	ownOnly string
@@ -68,11 +71,12 @@ type intentState struct {
 // NewState returns an empty state.
 func NewState() *State {
 	return &State{
-		locs:   map[locKey]*locState{},
-		marks:  map[chainKey]uint64{},
-		ints:   map[string]*intentState{},
-		routes: map[routeKey]time.Time{},
-		paused: map[string]bool{},
+		locs:      map[locKey]*locState{},
+		marks:     map[chainKey]uint64{},
+		ints:      map[string]*intentState{},
+		byAccount: map[string]map[string]*intentState{},
+		routes:    map[routeKey]time.Time{},
+		paused:    map[string]bool{},
 	}
 }
 
@@ -158,6 +162,9 @@ func (s *State) applySnapshot(e *events.BalanceSnapshot) string {
 		ls.problem = ""
 	}
 	ls.snap = e
+	if e.Range != nil {
+		s.prune(e.Account)
+	}
 	return e.Account
 }
 
@@ -167,8 +174,7 @@ func (s *State) applyIntent(in *events.RebalanceIntent, fromStream bool) {
 	}
 	is := s.ints[in.ID]
 	if is == nil {
-		is = &intentState{account: in.Account, venue: in.Venue}
-		s.ints[in.ID] = is
+		is = s.track(in.ID, in.Account, in.Venue)
 	}
 	if is.intent == nil {
 		is.intent = in
@@ -186,14 +192,65 @@ func (s *State) applyUpdate(u *events.ExecutionUpdate) string {
 		if s.ownOnly != "" {
 			return ""
 		}
-		is = &intentState{account: u.Account, venue: u.Venue}
-		s.ints[u.IntentID] = is
+		is = s.track(u.IntentID, u.Account, u.Venue)
 	}
 	if u.IntentVersion <= is.version {
 		return ""
 	}
 	is.version, is.state, is.legs = u.IntentVersion, u.State, u.Legs
 	return u.Account
+}
+
+func (s *State) track(id, account, venue string) *intentState {
+	is := &intentState{account: account, venue: venue}
+	s.ints[id] = is
+	m := s.byAccount[account]
+	if m == nil {
+		m = map[string]*intentState{}
+		s.byAccount[account] = m
+	}
+	m[id] = is
+	return is
+}
+
+// accountIntents returns an account's intents in id order.
+func (s *State) accountIntents(account string) []*intentState {
+	m := s.byAccount[account]
+	ids := make([]string, 0, len(m))
+	for id := range m {
+		ids = append(ids, id)
+	}
+	slices.Sort(ids)
+	out := make([]*intentState, len(ids))
+	for i, id := range ids {
+		out[i] = m[id]
+	}
+	return out
+}
+
+// prune forgets an account's intents that can no longer change a decision: not in flight, and
+// every leg closed at a block the account's snapshot of that chain has passed (so no later
+// snapshot counts it). Forgetting them keeps the state, and each decision, small over a long
+// stream; the route cooldowns are kept apart. It depends only on the state, so every replica
+// and every replay prunes alike.
+func (s *State) prune(account string) {
+	for id, is := range s.byAccount[account] {
+		if is.inFlight(s.clock) {
+			continue
+		}
+		inert := true
+		for _, l := range is.currentLegs(s.clock) {
+			ls := s.locs[locKey{account, events.ChainLocation(l.ChainID)}]
+			if l.UntilBlock == 0 || ls == nil || ls.snap == nil || ls.snap.Range == nil || ls.snap.Range.To < l.UntilBlock {
+				inert = false
+				break
+			}
+		}
+		if inert {
+			delete(s.byAccount[account], id)
+			delete(s.ints, id)
+		}
+	}
 }
 
 // Decided records intents this planner decided, so that they count as in flight from the moment
