@@ -113,7 +113,7 @@ func TestPruneForgetsSettledIntents(t *testing.T) {
 	in := d.Intents[0]
 	w.apply(update(w, in, 1, events.StateCompleted, leg("src", 1, "USDC", "600", 25), leg("dst", 10, "USDC", "585", 26)))
 	require.Len(t, w.st.ints, 1, "legs still open at the snapshots' blocks")
-	w.chainSnap(1, "1400", "1000")  // block 30 ≥ 25
+	w.chainSnap(1, "1400", "1000") // block 30 ≥ 25
 	require.Len(t, w.st.ints, 1, "the destination leg is still open on chain 10")
 	w.chainSnap(10, "985", "1000") // block 30 ≥ 26
 	require.Empty(t, w.st.ints)
