@@ -261,15 +261,15 @@ func (s *bnb) node(states []int8) {
 		}
 	}
 	if !p.feasible(flow) && branch < 0 {
-		// Only a venue's notional cap is broken: trim to a feasible plan (an upper bound) and
-		// stop here; the plan is then not proven optimal.
-		if t := p.trim(flow); t != nil {
-			if obj := p.evaluate(t); obj.better(s.best.obj) {
-				s.best.flow, s.best.obj = t, obj
-			}
+		// Only a venue's notional cap is broken (the repair above already tried trimming it).
+		// Branch on the venue's dearest free intent, so that plans routing around it are
+		// explored too; once all of the venue's intents are decided, the trimmed plan is the
+		// best this node offers and it is not proven optimal.
+		branch = p.notionalBranch(flow, states)
+		if branch < 0 {
+			s.trimmed = true
+			return
 		}
-		s.trimmed = true
-		return
 	}
 	if branch < 0 {
 		return
@@ -281,6 +281,26 @@ func (s *bnb) node(states []int8) {
 	closed := append([]int8(nil), states...)
 	closed[branch] = arcClosed
 	s.node(closed)
+}
+
+// notionalBranch picks, in a venue over its notional cap, the free arc with flow and the highest
+// unit cost; -1 if there is none.
+func (p *flowProblem) notionalBranch(flow []int64, states []int8) int {
+	value := make([]int64, len(p.maxValue))
+	for a, x := range flow {
+		value[p.arcs[a].venue] += x
+	}
+	best := -1
+	for a, x := range flow {
+		v := p.arcs[a].venue
+		if x == 0 || states[a] != arcFree || value[v] <= p.maxValue[v] {
+			continue
+		}
+		if best < 0 || p.arcs[a].rate > p.arcs[best].rate {
+			best = a
+		}
+	}
+	return best
 }
 
 // repair turns a relaxed flow into a plan: intents below their minimum are dropped, a venue over
