@@ -108,7 +108,7 @@ func TestSolveMatchesBruteForce(t *testing.T) {
 	r := rand.New(rand.NewPCG(7, 11))
 	const q = 1000
 	unproven, suboptimal := 0, 0
-	for i := 0; i < 400; i++ {
+	for i := 0; i < 2000; i++ {
 		p := randomProblem(r, q)
 		got := solve(p, 1<<20)
 		require.True(t, p.feasible(got.flow), "instance %d: plan breaks a cap or minimum", i)
@@ -127,5 +127,5 @@ func TestSolveMatchesBruteForce(t *testing.T) {
 		require.Equal(t, want.fill, got.obj.fill, "instance %d: fill", i)
 		require.Zero(t, want.cost.Cmp(got.obj.cost), "instance %d: cost %s, optimum %s", i, got.obj.cost, want.cost)
 	}
-	t.Logf("unproven (notional trimmed or budget): %d of 400, of which suboptimal: %d", unproven, suboptimal)
+	t.Logf("unproven (notional trimmed or budget): %d of 2000, of which suboptimal: %d", unproven, suboptimal)
 }
