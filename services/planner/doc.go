@@ -23,14 +23,18 @@
 // aggregate mode, are matched by a solver that fills the most of tier 1, then tier 2, ..., at the
 // least total cost: proportional costs (trade fee, spread against the fair price, latency) and
 // fixed costs per intent (gas, withdrawal fee). It is a branch and bound over the candidate routes
-// whose bounds are min-cost flows (successive shortest paths, exact integers); fixed costs,
-// minimum sizes and per-venue intent counts are handled exactly. Each candidate's minimum size is
-// raised so that its fixed cost keeps it within the fee bound: a tiny transfer never pays a large
-// fixed fee. A venue's notional cap is enforced exactly as a constraint but, when it binds, by
-// trimming the venue's dearest intents; such a plan (and one cut short by the search budget) is
-// marked unproven in its Record. Fail closed: a stale, gapped or reorged location, a venue with
-// no fresh snapshot, a paused venue, takes part in nothing. No feasible match yields no intent and
-// a Record naming the cap or cost that ruled out each candidate.
+// whose bounds are min-cost flows (successive shortest paths, exact integers) in which minimum
+// sizes and venue intent counts are relaxed and a fixed cost is spread over the arc's largest
+// size; nodes branch an arc open (minimum size, full fixed cost) or closed. Each candidate's
+// minimum size is raised so that its fixed cost keeps it within the fee bound: a tiny transfer
+// never pays a large fixed fee. A venue's notional cap is always respected; when it binds, the
+// search branches on the venue's dearest intents and then trims, and such a plan is marked
+// unproven. The search is bounded by a node count (planner.searchNodes, or about 2048 candidate-
+// nodes of work), never by a clock; a plan cut short is feasible and its Record says it is not
+// proven and, when the fill is proven, how much cheaper an optimal plan could be at most (Gap).
+// Fail closed: a stale, gapped or reorged location, a venue with no fresh snapshot, a paused
+// venue, takes part in nothing. No feasible match yields no intent and a Record naming the cap or
+// cost that ruled out each candidate.
 //
 // Amounts are *big.Int base units at the edges; inside the solver they are int64 units of the
 // config's common value (ValueDecimals, rounded down for what we have and up for what we pay) and
