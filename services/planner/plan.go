@@ -167,9 +167,11 @@ func Plan(pol *Policy, costs CostModel, st *State, account string, basis Basis) 
 			}
 			r := pol.route(s.pol, t.pol)
 			for vi, v := range venues {
-				name := fmt.Sprintf("%s %d/%s→%d/%s", v.vp.name, r.SrcChain, r.SrcToken, r.DstChain, r.DstToken)
+				name := func() string {
+					return fmt.Sprintf("%s %d/%s→%d/%s", v.vp.name, r.SrcChain, r.SrcToken, r.DstChain, r.DstToken)
+				}
 				if last, ok := st.routes[routeKeyOf(account, v.vp.name, r)]; ok && now.Before(last.Add(v.vp.cooldown)) {
-					rec.Rejected = append(rec.Rejected, fmt.Sprintf("%s: cooldown until %s", name, last.Add(v.vp.cooldown).Format(time.RFC3339)))
+					rec.Rejected = append(rec.Rejected, fmt.Sprintf("%s: cooldown until %s", name(), last.Add(v.vp.cooldown).Format(time.RFC3339)))
 					continue
 				}
 				q, err := costs.Quote(v.vp.name, r)
@@ -178,7 +180,7 @@ func Plan(pol *Policy, costs CostModel, st *State, account string, basis Basis) 
 				}
 				arc, why := pol.arc(s, t, v.vp, v.value, q)
 				if why != "" {
-					rec.Rejected = append(rec.Rejected, name+": "+why)
+					rec.Rejected = append(rec.Rejected, name()+": "+why)
 					continue
 				}
 				arc.src, arc.dst, arc.venue = i, j, vi
