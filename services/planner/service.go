@@ -34,11 +34,23 @@ type Deps struct {
 	Log   zerolog.Logger
 	// Metrics registers the service's metrics; nil registers nothing.
 	Metrics prometheus.Registerer
+	// LagLimit is how old (in wall time since the stream stored it) a message may be for the
+	// replica to count as live. Decisions made on older messages are held, not published, until
+	// the replica handles a message within the limit: a replica that fell behind by more than the
+	// stream's duplicate window could otherwise publish a second copy of an intent another
+	// replica published long ago; by the time it is live again it has read that copy and drops
+	// its own. Keep it well under the duplicate window (default 5 minutes).
+	LagLimit time.Duration
+	// Now is the wall clock, used only for LagLimit (never for decisions); time.Now when nil.
+	Now func() time.Time
 	// Instance names this replica (the pod name; the hostname when empty). Each replica reads the
 	// whole stream through its own durable consumer "planner-<instance>": replicas do not split
 	// the stream, they each decide everything and the stream keeps one copy of each intent.
 	Instance string
 }
+
+// DefaultLagLimit is Deps.LagLimit's default.
+const DefaultLagLimit = 5 * time.Minute
 
 // inputSubjects are the subjects the planner folds; DLQ subjects are left out.
 var inputSubjects = []string{
@@ -59,6 +71,10 @@ type Service struct {
 	instance string
 	accounts map[string]bool
 	met      *metrics
+	lagLimit time.Duration
+	now      func() time.Time
+	// live says the last message handled was within LagLimit.
+	live atomic.Bool
 
 	mu sync.Mutex
 	st *State
@@ -94,6 +110,14 @@ func New(cfg *config.Config, d Deps) (*Service, error) {
 	for _, a := range cfg.Accounts {
 		s.accounts[a] = true
 	}
+	s.lagLimit, s.now = d.LagLimit, d.Now
+	if s.lagLimit <= 0 {
+		s.lagLimit = DefaultLagLimit
+	}
+	if s.now == nil {
+		s.now = time.Now
+	}
+	s.live.Store(true)
 	return s, nil
 }
 
@@ -128,6 +152,7 @@ func (s *Service) Start(ctx context.Context) error {
 	}
 	return s.stream.Consume(ctx, bus.ConsumerSpec{Durable: "planner-" + s.instance, Subjects: inputSubjects, Workers: 1},
 		func(ctx context.Context, m bus.Message) error {
+			s.live.Store(m.Time.IsZero() || s.now().Sub(m.Time) <= s.lagLimit)
 			s.handle(m)
 			if err := s.flush(ctx); err != nil {
 				// The decision stays in the outbox and counts as in flight; the next event or
@@ -195,10 +220,10 @@ func (s *Service) handle(m bus.Message) {
 	}
 }
 
-// flush publishes the outbox in order once caught up. An intent whose deadline has passed in
+// flush publishes the outbox in order once caught up and live (see Deps.LagLimit). An intent whose deadline has passed in
 // stream time is dropped: the executor would refuse to start it.
 func (s *Service) flush(ctx context.Context) error {
-	if !s.caughtUp.Load() {
+	if !s.caughtUp.Load() || !s.live.Load() {
 		return nil
 	}
 	s.mu.Lock()

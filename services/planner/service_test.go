@@ -3,6 +3,7 @@ package planner
 import (
 	"bytes"
 	"context"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -189,4 +190,41 @@ func TestWhatIfReplayDiffs(t *testing.T) {
 	// Replaying with the config in force finds no difference.
 	_, same := replayBytes(t, pub, testYAML, 1, 0)
 	require.Empty(t, Diff(same.Original, same.Intents))
+}
+
+// TestLaggingReplicaHoldsItsDecisions: a replica handling messages stored longer ago than its lag
+// limit publishes nothing (another replica may have published the same intents outside the
+// duplicate window); once it handles a fresh message it publishes what the stream still lacks.
+func TestLaggingReplicaHoldsItsDecisions(t *testing.T) {
+	srv := testenv.NATS(t)
+	pub := connect(t, srv, "test")
+	w := newWorld(t, testYAML)
+	var ahead atomic.Int64 // how far the replica's wall clock is ahead of the stream's
+	ahead.Store(int64(time.Hour))
+	s, err := New(w.pol.cfg, Deps{Stream: connect(t, srv, "planner"), Instance: "lag", LagLimit: time.Minute,
+		Now: func() time.Time { return time.Now().Add(time.Duration(ahead.Load())) }}) // every message looks an hour old
+	require.NoError(t, err)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- s.Start(ctx) }()
+	t.Cleanup(func() { cancel(); require.NoError(t, <-done) })
+	require.Eventually(t, func() bool { return s.Ready(ctx) == nil }, 10*time.Second, time.Millisecond)
+
+	var last uint64
+	w.out = func(ev events.Event) {
+		res, err := pub.Publish(context.Background(), ev)
+		require.NoError(t, err)
+		last = res.Seq
+	}
+	w.balanced()
+	w.chainSnap(1, "2000", "1000")
+	w.chainSnap(10, "400", "1000")
+	require.Eventually(t, func() bool { return s.Seq() >= last }, 10*time.Second, time.Millisecond)
+	require.Equal(t, 1, s.Pending(), "decided, held")
+	require.Empty(t, streamIntents(t, pub))
+
+	ahead.Store(0) // caught up with the present: the next message releases the decision
+	w.venueSnap("binance")
+	require.Eventually(t, func() bool { return s.Pending() == 0 }, 10*time.Second, time.Millisecond)
+	require.Len(t, streamIntents(t, pub), 1)
 }
