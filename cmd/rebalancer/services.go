@@ -6,7 +6,7 @@ import (
 	"flag"
 	"fmt"
 
-	"github.com/rebalancer-dev/rebalancer/internal/app"
+	"github.com/rebalancer-dev/rebalancer/cmd/rebalancer/internal/app"
 	"github.com/rebalancer-dev/rebalancer/internal/config"
 )
 

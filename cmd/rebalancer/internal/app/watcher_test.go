@@ -12,7 +12,7 @@ import (
 	"github.com/rs/zerolog"
 	"github.com/stretchr/testify/require"
 
-	"github.com/rebalancer-dev/rebalancer/internal/app"
+	"github.com/rebalancer-dev/rebalancer/cmd/rebalancer/internal/app"
 	"github.com/rebalancer-dev/rebalancer/internal/bus"
 	"github.com/rebalancer-dev/rebalancer/internal/config"
 	"github.com/rebalancer-dev/rebalancer/internal/localinfra"
