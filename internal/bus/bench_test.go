@@ -20,8 +20,7 @@ import (
 // reports both and their ratio (goal: under 1.5).
 func BenchmarkBusRoundTrip(b *testing.B) {
 	tb := newTestBus(b, nil, "bench")
-	nc, js := rawJS(b, tb.srv.URL())
-	_ = nc
+	_, js := rawJS(b, tb.srv.URL())
 	ctx := context.Background()
 
 	// Bus side: a consumer whose handler hands the sequence to the publisher.
@@ -137,6 +136,7 @@ func BenchmarkReadRange(b *testing.B) {
 				}
 			}
 			it.Stop()
+			require.NoError(b, js.DeleteConsumer(ctx, events.StreamName, cons.CachedInfo().Name))
 		}
 		b.ReportMetric(float64(n*b.N)/b.Elapsed().Seconds(), "events/s")
 		b.ReportMetric(float64(n*b.N)/(cpuTime(b)-cpu).Seconds(), "events/cpu-s")
@@ -151,4 +151,20 @@ func cpuTime(b *testing.B) time.Duration {
 		b.Fatal(err)
 	}
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// BenchmarkDecode is the CPU a consumer or a replay pays per message on top of delivery:
+// pkg/events decoding and validation of one watermark.
+func BenchmarkDecode(b *testing.B) {
+	m, err := encode(watermark(1))
+	require.NoError(b, err)
+	msg := fromStreamMsg(m.Subject, 1, time.Now(), Header(m.Header), m.Data, 1)
+	b.ReportAllocs()
+	for b.Loop() {
+		mm := msg
+		mm.decode()
+		if mm.DecodeErr != nil {
+			b.Fatal(mm.DecodeErr)
+		}
+	}
 }

@@ -2,6 +2,7 @@ package bus
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"runtime"
 	"sync"
@@ -22,6 +23,9 @@ type Range struct {
 	// Subjects filter the range; empty reads every subject.
 	Subjects []string
 }
+
+// replayInactive is how long an abandoned replay consumer lives on the server.
+const replayInactive = 30 * time.Second
 
 // replayBatch is how many messages the ordered consumer keeps in flight; measured in
 // BenchmarkReadRange, larger batches stop paying off around here.
@@ -47,7 +51,12 @@ func (b *Bus) ReadRange(ctx context.Context, r Range, fn func(Message) error) er
 	if st.Msgs == 0 || to < r.FromSeq || to < st.FirstSeq {
 		return nil
 	}
-	cfg := jetstream.OrderedConsumerConfig{FilterSubjects: r.Subjects, DeliverPolicy: jetstream.DeliverAllPolicy}
+	cfg := jetstream.OrderedConsumerConfig{
+		FilterSubjects: r.Subjects,
+		DeliverPolicy:  jetstream.DeliverAllPolicy,
+		// The server removes a consumer left behind by a crashed replay after this.
+		InactiveThreshold: replayInactive,
+	}
 	switch {
 	case r.FromSeq > 0:
 		cfg.DeliverPolicy = jetstream.DeliverByStartSequencePolicy
@@ -65,7 +74,10 @@ func (b *Bus) ReadRange(ctx context.Context, r Range, fn func(Message) error) er
 	if err != nil {
 		return fmt.Errorf("bus: replay: %w", err)
 	}
-	defer it.Stop()
+	defer func() {
+		it.Stop()
+		b.deleteConsumer(cons.CachedInfo())
+	}()
 	// Nothing pending at creation: the range is empty (below `to` everything is already stored).
 	if info := cons.CachedInfo(); info != nil && info.NumPending == 0 {
 		return nil
@@ -162,4 +174,17 @@ func decodeAll(batch []Message) {
 		}()
 	}
 	wg.Wait()
+}
+
+// deleteConsumer removes a replay's ephemeral consumer at once: replays are frequent (every
+// planner start, every what-if run) and the server caps consumers.
+func (b *Bus) deleteConsumer(info *jetstream.ConsumerInfo) {
+	if info == nil {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), b.cfg.PublishTimeout)
+	defer cancel()
+	if err := b.js.DeleteConsumer(ctx, streamName, info.Name); err != nil && !errors.Is(err, jetstream.ErrConsumerNotFound) {
+		b.log.Debug().Err(err).Str("consumer", info.Name).Msg("replay consumer left to expire")
+	}
 }

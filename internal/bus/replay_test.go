@@ -75,6 +75,12 @@ func TestReadRange(t *testing.T) {
 		})
 	}
 
+	t.Run("replays leave no consumer behind", func(t *testing.T) {
+		s, err := js.Stream(ctx, events.StreamName)
+		require.NoError(t, err)
+		require.Zero(t, s.CachedInfo().State.Consumers)
+	})
+
 	t.Run("decoded, with undecodable messages flagged", func(t *testing.T) {
 		got := readAll(t, b.Bus, Range{FromSeq: 20, ToSeq: 23})
 		require.Len(t, got, 4)
