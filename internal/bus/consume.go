@@ -58,6 +58,10 @@ type ConsumerSpec struct {
 	MaxAckPending int
 	// HandlerTimeout bounds one handler call (0: no bound).
 	HandlerTimeout time.Duration
+	// DeliverFrom applies when the durable is created: zero delivers the whole stream, a time
+	// delivers what was stored from then on (time.Now() for new messages only). An existing
+	// durable keeps where it is.
+	DeliverFrom time.Time
 }
 
 func (s ConsumerSpec) withDefaults() ConsumerSpec {
@@ -125,7 +129,8 @@ type consumer struct {
 // Consume binds the durable consumer (creating or updating it) and handles its messages until ctx
 // ends or Close is called; then it stops fetching, lets running handlers finish, gives back what
 // it fetched but did not start, and returns nil. It returns an error only if it cannot start.
-// Reconnects are handled underneath; a consumer deleted on the server is recreated.
+// Reconnects are handled underneath; a consumer deleted on the server is recreated from
+// DeliverFrom (so handlers must be idempotent, which redelivery requires anyway).
 func (b *Bus) Consume(ctx context.Context, spec ConsumerSpec, h Handler) error {
 	spec = spec.withDefaults()
 	if err := spec.validate(); err != nil {
@@ -189,6 +194,17 @@ func (c *consumer) bind(ctx context.Context) (jetstream.Consumer, error) {
 		MaxDeliver:     c.spec.MaxDeliver,
 		MaxAckPending:  c.spec.MaxAckPending,
 		DeliverPolicy:  jetstream.DeliverAllPolicy,
+	}
+	if !c.spec.DeliverFrom.IsZero() {
+		from := c.spec.DeliverFrom
+		cfg.DeliverPolicy, cfg.OptStartTime = jetstream.DeliverByStartTimePolicy, &from
+	}
+	// The start of an existing durable cannot change (the server refuses); keep it.
+	if existing, err := c.b.js.Consumer(ctx, streamName, c.spec.Durable); err == nil {
+		have := existing.CachedInfo().Config
+		cfg.DeliverPolicy, cfg.OptStartTime, cfg.OptStartSeq = have.DeliverPolicy, have.OptStartTime, have.OptStartSeq
+	} else if !errors.Is(err, jetstream.ErrConsumerNotFound) {
+		return nil, fmt.Errorf("bus: bind consumer %s: %w", c.spec.Durable, err)
 	}
 	cons, err := c.b.js.CreateOrUpdateConsumer(ctx, streamName, cfg)
 	if err != nil {

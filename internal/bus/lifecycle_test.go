@@ -305,3 +305,29 @@ func TestConsumerDeletedOnTheServerIsRecreated(t *testing.T) {
 	}, 20*time.Second, 10*time.Millisecond)
 	require.True(t, b.Bound("planner"))
 }
+
+func TestDeliverFrom(t *testing.T) {
+	b := newTestBus(t, nil, "executor")
+	ctx := ctxTimeout(t, 20*time.Second)
+	_, err := b.Publish(ctx, watermark(1))
+	require.NoError(t, err)
+	from := time.Now()
+	_, err = b.Publish(ctx, watermark(2))
+	require.NoError(t, err)
+
+	spec := fastSpec("executor")
+	spec.DeliverFrom = from
+	var rec recorder
+	stop := consume(t, b.Bus, spec, func(_ context.Context, m Message) error { rec.add(m); return nil })
+	require.Eventually(t, func() bool { return rec.len() == 1 }, 10*time.Second, 5*time.Millisecond)
+	require.Equal(t, uint64(2), rec.all()[0].Seq, "nothing stored before DeliverFrom")
+	require.NoError(t, stop())
+
+	// Binding again with another start is not an error: the durable keeps its position.
+	spec.DeliverFrom = time.Time{}
+	consume(t, b.Bus, spec, func(_ context.Context, m Message) error { rec.add(m); return nil })
+	_, err = b.Publish(ctx, watermark(3))
+	require.NoError(t, err)
+	require.Eventually(t, func() bool { return rec.len() == 2 }, 10*time.Second, 5*time.Millisecond)
+	require.Equal(t, uint64(3), rec.all()[1].Seq)
+}
