@@ -11,7 +11,6 @@ import (
 
 	"github.com/rebalancer-dev/rebalancer/internal/bus"
 	"github.com/rebalancer-dev/rebalancer/internal/chain"
-	"github.com/rebalancer-dev/rebalancer/internal/venue"
 	"github.com/rebalancer-dev/rebalancer/pkg/events"
 	"github.com/rebalancer-dev/rebalancer/pkg/pending"
 )
@@ -107,16 +106,9 @@ func (e *Executor) recordedThrough(ctx context.Context, account string, chainID,
 		}
 		// The withdrawal: its tx hash is recorded, or the venue may know it already.
 		if dst := rec.leg(legDst); dst != nil && dst.ChainID == chainID && dst.UntilBlock == 0 {
+			// A withdrawal the venue may have sent without our knowing its hash yet is covered by
+			// the transfer scan below, not by polling the venue (its history is expensive).
 			hash := rec.Withdraw.TxHash
-			if hash == "" && rec.mayHaveWithdrawn() {
-				w, err := e.d.Venues[rec.Intent.Venue].FindWithdrawal(ctx, id, stepWithdraw)
-				switch {
-				case err == nil:
-					hash = w.TxHash
-				case !errors.Is(err, venue.ErrNotFound):
-					return fmt.Errorf("intent %s: look up withdrawal: %w", id, err)
-				}
-			}
 			if hash != "" {
 				known[common.HexToHash(hash)] = true
 				if err := minedAbove(ctx, c, common.HexToHash(hash), block, "withdrawal", id); err != nil {

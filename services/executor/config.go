@@ -34,6 +34,10 @@ type Config struct {
 	LeaseTTL time.Duration
 	// Tick is the reconcile loop's period (default 500ms).
 	Tick time.Duration
+	// Poll is how long an intent that made no progress rests before the venue and chains are
+	// asked about it again (default 2s): venue lookups cost request weight (Binance's withdrawal
+	// history is among the heaviest), and a tick is much shorter.
+	Poll time.Duration
 	// ResubmitLag is how long after an attempt whose outcome is unknown the venue's "not found" is
 	// trusted enough to submit again (the venue's lookups may lag its writes).
 	ResubmitLag time.Duration
@@ -59,6 +63,7 @@ type RouteConfig struct {
 const (
 	DefaultLeaseTTL    = 6 * time.Second
 	DefaultTick        = 500 * time.Millisecond
+	DefaultPoll        = 2 * time.Second
 	DefaultResubmitLag = 5 * time.Second
 	DefaultTimeout     = 30 * time.Minute
 )
@@ -84,6 +89,9 @@ func (c Config) compile() (*compiled, error) {
 	}
 	if c.Tick <= 0 {
 		c.Tick = DefaultTick
+	}
+	if c.Poll <= 0 {
+		c.Poll = DefaultPoll
 	}
 	if c.ResubmitLag <= 0 {
 		c.ResubmitLag = DefaultResubmitLag

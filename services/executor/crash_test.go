@@ -27,18 +27,22 @@ type chaos struct {
 	killedAt   map[string]int
 	seen       map[string]bool
 	randomRate float64
-	kills      atomic.Int64
-	checks     atomic.Int64
-	violations atomic.Int64
-	firstErr   atomic.Value
+	// checkConservation checks the invariant after every recorded step (exact only with the test
+	// venue, whose amounts the harness knows in advance).
+	checkConservation bool
+	kills             atomic.Int64
+	checks            atomic.Int64
+	violations        atomic.Int64
+	firstErr          atomic.Value
 }
 
 func newChaos(h *harness, seed uint64, randomRate float64) *chaos {
-	return &chaos{h: h, rng: rand.New(rand.NewPCG(seed, 99)), killedAt: map[string]int{}, seen: map[string]bool{}, randomRate: randomRate}
+	return &chaos{h: h, rng: rand.New(rand.NewPCG(seed, 99)), killedAt: map[string]int{}, seen: map[string]bool{}, randomRate: randomRate,
+		checkConservation: true}
 }
 
 func (c *chaos) hook(in *instance, point string) error {
-	if strings.HasPrefix(point, "record:") && strings.HasSuffix(point, ":after") {
+	if c.checkConservation && strings.HasPrefix(point, "record:") && strings.HasSuffix(point, ":after") {
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		err := c.h.conservation(ctx)
 		cancel()

@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"sync"
 	"time"
 
 	"github.com/rs/zerolog"
@@ -31,6 +32,9 @@ type Executor struct {
 	w       *pending.Writer
 	control *Control
 	leases  map[scope]*Lease
+
+	restMu sync.Mutex
+	rest   map[string]time.Time // intent id → no venue or chain polling before
 }
 
 // scope is one writer's domain: a (venue, account).
@@ -57,7 +61,7 @@ func New(cfg Config, d Deps) (*Executor, error) {
 		c.ReplicaID = "executor-" + hex.EncodeToString(b[:])
 	}
 	e := &Executor{cfg: c, d: d, log: d.Log.With().Str("service", "executor").Str("replica", c.ReplicaID).Logger(),
-		w: pending.NewWriter(d.Redis, pending.WithClock(d.Now)), leases: map[scope]*Lease{}}
+		w: pending.NewWriter(d.Redis, pending.WithClock(d.Now)), leases: map[scope]*Lease{}, rest: map[string]time.Time{}}
 	e.control = newControl(d.Redis, d.Now, e.log)
 	for a := range c.accounts {
 		for v := range d.Venues {
@@ -129,4 +133,22 @@ func (e *Executor) fault(point string) error {
 		return fmt.Errorf("%w: %s: %w", ErrKilled, point, err)
 	}
 	return nil
+}
+
+// resting reports whether the intent made no progress recently and should not be polled yet.
+func (e *Executor) resting(id string) bool {
+	e.restMu.Lock()
+	defer e.restMu.Unlock()
+	return e.d.Now().Before(e.rest[id])
+}
+
+// restFor marks the intent as resting for d (0 clears it).
+func (e *Executor) restFor(id string, d time.Duration) {
+	e.restMu.Lock()
+	defer e.restMu.Unlock()
+	if d <= 0 {
+		delete(e.rest, id)
+		return
+	}
+	e.rest[id] = e.d.Now().Add(d)
 }

@@ -7,7 +7,11 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"io"
 	"math/big"
+	mrand "math/rand/v2"
+	"net/http"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -23,9 +27,11 @@ import (
 	"github.com/rebalancer-dev/rebalancer/internal/chain"
 	"github.com/rebalancer-dev/rebalancer/internal/chain/contracts"
 	"github.com/rebalancer-dev/rebalancer/internal/localinfra"
+	simbinance "github.com/rebalancer-dev/rebalancer/internal/sim/binance"
 	simchain "github.com/rebalancer-dev/rebalancer/internal/sim/chain"
 	"github.com/rebalancer-dev/rebalancer/internal/testenv"
 	"github.com/rebalancer-dev/rebalancer/internal/venue"
+	"github.com/rebalancer-dev/rebalancer/internal/venue/binance"
 	"github.com/rebalancer-dev/rebalancer/pkg/events"
 	"github.com/rebalancer-dev/rebalancer/pkg/pending"
 )
@@ -49,6 +55,10 @@ type harness struct {
 	chains  map[uint64]*simchain.Chain
 	clients map[uint64]*chain.Client
 	venue   *testVenue
+	// real, when set, is the venue the executor uses (the Binance adapter over the simulator).
+	real    Venue
+	bsim    *simbinance.Sim
+	wire    *faultTransport
 	key     *ecdsa.PrivateKey
 	account common.Address
 	cfg     Config
@@ -60,9 +70,17 @@ type harness struct {
 
 type harnessOption func(*harnessOptions)
 
-type harnessOptions struct{ aof bool }
+type harnessOptions struct {
+	aof     bool
+	binance bool
+}
 
 func withAOF() harnessOption { return func(o *harnessOptions) { o.aof = true } }
+
+// withBinanceSim reaches the venue through the real Binance adapter (go-binance) against the
+// wire-level simulator, instead of the test venue; chains then also seal a block every 250ms so
+// deposits gather confirmations.
+func withBinanceSim() harnessOption { return func(o *harnessOptions) { o.binance = true } }
 
 func newHarness(t *testing.T, opts ...harnessOption) *harness {
 	t.Helper()
@@ -80,6 +98,9 @@ func newHarness(t *testing.T, opts ...harnessOption) *harness {
 		cc, ok := simchain.DefaultChain(id)
 		require.True(t, ok)
 		cc.AutoMine = true
+		if o.binance {
+			cc.BlockInterval = 250 * time.Millisecond
+		}
 		cc.Funded = []common.Address{h.account, hot}
 		for i := range cc.Tokens {
 			unit := new(big.Int).Exp(big.NewInt(10), big.NewInt(int64(cc.Tokens[i].Decimals)), nil)
@@ -108,6 +129,9 @@ func newHarness(t *testing.T, opts ...harnessOption) *harness {
 		}
 	}
 	h.venue = newTestVenue(h.chains, h.clients, routes, 7)
+	if o.binance {
+		h.startBinance()
+	}
 	for _, r := range routes {
 		h.venue.wFee[r.ChainID] = venue.Amount{Units: big.NewInt(8), Decimals: 1}.Rescale(r.Decimals, venue.Up).Units
 	}
@@ -122,8 +146,14 @@ func newHarness(t *testing.T, opts ...harnessOption) *harness {
 	h.cfg = Config{
 		Accounts: []string{h.account.Hex()}, Routes: cfgRoutes, MaxPerIntent: "100000",
 		MaxPerDay: map[string]string{testVenueName: "10000000"}, DefaultStepTimeout: 5 * time.Minute,
-		LeaseTTL: 300 * time.Millisecond, Tick: 20 * time.Millisecond, ResubmitLag: 100 * time.Millisecond,
+		LeaseTTL: 300 * time.Millisecond, Tick: 20 * time.Millisecond, Poll: 50 * time.Millisecond, ResubmitLag: 100 * time.Millisecond,
 		GC: pending.GCPolicy{Retention: time.Hour},
+	}
+	if o.binance {
+		// The wire-level simulator, its chains' block production and the adapter load a shared
+		// machine; a longer lease keeps scheduling delays from costing it.
+		h.cfg.LeaseTTL = time.Second
+		h.cfg.Poll = 300 * time.Millisecond
 	}
 	return h
 }
@@ -199,8 +229,12 @@ func (h *harness) deps(b Bus) Deps {
 	for id, c := range h.clients {
 		chains[id] = c
 	}
+	var v Venue = h.venue
+	if h.real != nil {
+		v = h.real
+	}
 	return Deps{Bus: b, Redis: h.rdb, Chains: chains, Senders: NewSenders(h.rdb, h.clients, signers),
-		Venues: map[string]Venue{testVenueName: h.venue}, Log: h.log}
+		Venues: map[string]Venue{testVenueName: v}, Log: h.log}
 }
 
 // kill tears the instance down hard from inside a fault point: nothing after the point runs.
@@ -236,6 +270,12 @@ func (h *harness) intent(srcChain uint64, src string, dstChain uint64, dst strin
 	sdec, ddec := h.decimals(srcChain, src), h.decimals(dstChain, dst)
 	in := venue.NewAmount(new(big.Int).Mul(big.NewInt(whole), pow10(sdec)), sdec)
 	out := h.venue.expectedOut(venue.Key{Token: src, ChainID: srcChain}, venue.Key{Token: dst, ChainID: dstChain}, in)
+	if h.real != nil {
+		// The simulator's book and fees decide the output: expect 99% less 2 tokens.
+		r := new(big.Rat).Mul(in.Rat(), big.NewRat(99, 100))
+		r.Sub(r, big.NewRat(2, 1))
+		out, _ = venue.FromRat(r, ddec, venue.Down)
+	}
 	id := randomID()
 	it := &events.RebalanceIntent{
 		Meta:    events.NewMeta(events.TypeRebalanceIntent, id, "", "planner", time.Now()),
@@ -367,4 +407,114 @@ func (h *harness) conservation(ctx context.Context) error {
 		return fmt.Errorf("conservation violated: chains+legs = %s, inventory−fees = %s (diff %s)", total, want, new(big.Int).Sub(total, want))
 	}
 	return nil
+}
+
+const (
+	simAPIKey    = "executor-test-key"
+	simAPISecret = "executor-test-secret-0123456789abcdef"
+)
+
+// startBinance runs the wire-level Binance simulator over the harness's chains and points the
+// real adapter at it.
+func (h *harness) startBinance() {
+	t := h.t
+	var nets []simbinance.Network
+	var anets []binance.Network
+	for _, id := range testChains {
+		n, ok := simbinance.DevnetNetwork(h.chains[id])
+		require.True(t, ok)
+		nets = append(nets, n)
+		var toks []binance.Token
+		for _, tok := range h.chains[id].Tokens() {
+			toks = append(toks, binance.Token{Symbol: tok.Symbol, Decimals: tok.Decimals, Address: tok.Address.Hex()})
+		}
+		anets = append(anets, binance.Network{Name: n.Name, ChainID: id, Tokens: toks})
+	}
+	sim, err := simbinance.New(simbinance.Config{Accounts: []simbinance.Account{{APIKey: simAPIKey, Secret: simAPISecret}},
+		Networks: nets, HotWallet: simchain.DevKey("binance-hot"), PollInterval: 50 * time.Millisecond})
+	require.NoError(t, err)
+	url, err := sim.Listen("127.0.0.1:0")
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = sim.Close() })
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { _ = sim.Start(ctx); close(done) }()
+	t.Cleanup(func() { cancel(); <-done })
+	h.bsim = sim
+	h.wire = &faultTransport{base: http.DefaultTransport, rng: mrand.New(mrand.NewPCG(3, 4))}
+	c, err := binance.New(context.Background(), binance.Config{BaseURL: url, Credentials: binance.NewCredentials(simAPIKey, simAPISecret),
+		Networks: anets, LookupLag: 100 * time.Millisecond, Log: h.log, Transport: h.wire,
+		Sleep: func(ctx context.Context, d time.Duration) error {
+			// Back-off is the adapter's business; bound it so tests do not wait Binance's windows.
+			t := time.NewTimer(min(d, 5*time.Millisecond))
+			defer t.Stop()
+			select {
+			case <-ctx.Done():
+				return ctx.Err()
+			case <-t.C:
+				return nil
+			}
+		}})
+	require.NoError(t, err)
+	h.real = c
+}
+
+// faultTransport sits between the Binance adapter and the simulator and, on a fraction of
+// requests, answers 503 without passing the request on, passes it on and drops the answer, passes
+// it on and answers 503 -1007 ("execution status unknown"), or answers 429 with Retry-After.
+type faultTransport struct {
+	base http.RoundTripper
+	mu   sync.Mutex
+	rng  *mrand.Rand
+	rate float64
+	n    map[string]int
+}
+
+func (f *faultTransport) setRate(r float64) { f.mu.Lock(); f.rate = r; f.mu.Unlock() }
+
+func (f *faultTransport) count() int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	t := 0
+	for _, n := range f.n {
+		t += n
+	}
+	return t
+}
+
+func (f *faultTransport) RoundTrip(req *http.Request) (*http.Response, error) {
+	f.mu.Lock()
+	kind := -1
+	if f.rate > 0 && f.rng.Float64() < f.rate {
+		kind = f.rng.IntN(4)
+		if f.n == nil {
+			f.n = map[string]int{}
+		}
+		f.n[[]string{"503-before", "drop-after", "503-after", "429"}[kind]]++
+	}
+	f.mu.Unlock()
+	synth := func(status int, body string, h http.Header) *http.Response {
+		if h == nil {
+			h = http.Header{}
+		}
+		h.Set("Content-Type", "application/json")
+		return &http.Response{StatusCode: status, Status: http.StatusText(status), Header: h, Request: req,
+			Body: io.NopCloser(strings.NewReader(body)), ProtoMajor: 1, ProtoMinor: 1}
+	}
+	switch kind {
+	case 0:
+		return synth(503, `{"code":-1001,"msg":"Internal error; unable to process your request."}`, nil), nil
+	case 3:
+		return synth(429, `{"code":-1003,"msg":"Too many requests."}`, http.Header{"Retry-After": []string{"1"}}), nil
+	}
+	res, err := f.base.RoundTrip(req)
+	if err != nil || kind < 0 {
+		return res, err
+	}
+	_, _ = io.Copy(io.Discard, res.Body)
+	_ = res.Body.Close()
+	if kind == 1 {
+		return nil, io.ErrUnexpectedEOF
+	}
+	return synth(503, `{"code":-1007,"msg":"Timeout waiting for response from backend server. Send status unknown; execution status unknown."}`, nil), nil
 }

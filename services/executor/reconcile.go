@@ -76,6 +76,9 @@ func (e *Executor) tick(ctx context.Context, s scope, l *Lease, fence uint64) er
 // drive publishes what is recorded but not published, then takes steps until none applies.
 func (e *Executor) drive(ctx context.Context, s scope, l *Lease, fence uint64, id string) error {
 	for range maxStepsPerTick {
+		if e.resting(id) {
+			return nil
+		}
 		b, v, err := e.w.Intent(ctx, s.account, id)
 		if errors.Is(err, pending.ErrNotFound) {
 			return nil // accepted by a handler that has not written yet, or a stale entry: harmless
@@ -104,13 +107,20 @@ func (e *Executor) drive(ctx context.Context, s scope, l *Lease, fence uint64, i
 		x := &stepEnv{e: e, s: s, l: l, fence: fence, log: log, base: rec, v: v}
 		next, err := e.step(ctx, x, rec)
 		if err != nil {
+			e.restFor(id, e.cfg.Poll)
 			return err
 		}
 		if next == nil {
 			if x.v != v {
 				continue // an attempt was written; look again
 			}
+			e.restFor(id, e.cfg.Poll)
 			return nil
+		}
+		if next.State == events.StateWaiting {
+			e.restFor(id, e.cfg.Poll)
+		} else {
+			e.restFor(id, 0)
 		}
 		if _, err := e.record(ctx, s.account, x.base, x.v, next, fence, log); err != nil {
 			return err

@@ -16,11 +16,12 @@ import (
 	"github.com/rebalancer-dev/rebalancer/pkg/events"
 )
 
-// Venue step names: they derive the venue's client ids (with the intent id) in the adapters.
+// Venue step names: they derive the venue's client ids (with the intent id) in the adapters, which
+// accept 1 to 4 of [a-z0-9] ("o" the order, "w" the withdrawal, as the Binance adapter documents).
 const (
 	stepDeposit  = "deposit"
-	stepOrder    = "order"
-	stepWithdraw = "withdraw"
+	stepOrder    = "o"
+	stepWithdraw = "w"
 )
 
 type stepEnv struct {
@@ -127,6 +128,18 @@ func (rec *Record) waiting(w string) *Record {
 	}
 	n := rec.clone()
 	n.State, n.Resume, n.Wait = events.StateWaiting, st, w
+	return n
+}
+
+// waitingAfterCall returns rec waiting for w after a venue call that created nothing: the attempt is
+// cleared, so the next try submits again (after looking up, as always). Nil if nothing changes.
+func (rec *Record) waitingAfterCall(w string) *Record {
+	st := stateOf(rec)
+	if rec.State == events.StateWaiting && rec.Wait == w && rec.Attempt == nil {
+		return nil
+	}
+	n := rec.clone()
+	n.State, n.Resume, n.Wait, n.Attempt = events.StateWaiting, st, w, nil
 	return n
 }
 
@@ -523,7 +536,7 @@ func (rec *Record) afterOrder(o venue.Order) (*Record, error) {
 		return fill(events.StateOrderFilled), nil
 	}
 	if o.Wait != venue.WaitNone {
-		return rec.waiting(string(o.Wait)), nil
+		return rec.waitingAfterCall(string(o.Wait)), nil
 	}
 	n := fill(events.StateNeedsAttention)
 	n.FundsAt = rec.fundsAt(events.StateTransferred)
@@ -648,11 +661,7 @@ func (rec *Record) afterWithdrawal(w venue.Withdrawal) (*Record, error) {
 		return n, nil
 	}
 	if w.Wait != venue.WaitNone {
-		n := rec.waiting(string(w.Wait))
-		if n != nil {
-			n.Attempt = nil
-		}
-		return n, nil
+		return rec.waitingAfterCall(string(w.Wait)), nil
 	}
 	return nil, fmt.Errorf("withdrawal %s: unknown status %q", w.ClientID, w.Status)
 }
