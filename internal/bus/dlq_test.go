@@ -55,4 +55,17 @@ func TestDeadLetterIDs(t *testing.T) {
 		require.False(t, res.Duplicate)
 		require.Len(t, deadLetters(t, b.Bus, "executor"), 1)
 	})
+
+	t.Run("a dead letter in its JSON form decodes as an event", func(t *testing.T) {
+		dl, err := DeadLetterOf(readAll(t, b.Bus, Range{Subjects: []string{DLQSubject("planner")}})[0])
+		require.NoError(t, err)
+		dl.Service = "tool"
+		dl.ID = "refiled-1"
+		_, err = b.Publish(ctx, dl)
+		require.NoError(t, err)
+		got := deadLetters(t, b.Bus, "tool")
+		require.Len(t, got, 1)
+		require.Equal(t, dl.Data, got[0].Data)
+		require.Equal(t, "bad", got[0].Reason)
+	})
 }

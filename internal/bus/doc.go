@@ -17,8 +17,9 @@
 // until the caller's context ends. PublishBatch publishes asynchronously with a stall wait far
 // above nats.go's 200 ms default and retries a stalled publish.
 //
-// Consuming. Consume binds a durable pull consumer with explicit acks and calls the Handler for
-// each message, in stream order when Workers is 1. Every failure is classified once, here:
+// Consuming. Consume binds a durable pull consumer with explicit acks (created from DeliverFrom,
+// or from the start of the stream) and calls the Handler for each message, in stream order when
+// Workers is 1. Every failure is classified once, here:
 //
 //	handler returns nil                    → Ack
 //	Retry(err, d) or any other error        → NakWithDelay(d, or a backoff growing with deliveries)

@@ -45,7 +45,9 @@ type Message struct {
 // decode fills Event or DecodeErr from the headers and body. A message on a DLQ subject decodes
 // to its dead letter.
 func (m *Message) decode() {
-	if strings.HasPrefix(m.Subject, events.SubjectDLQ+".") {
+	// A dead letter carries the original's headers plus the DLQ ones; an events.DeadLetter
+	// published in its JSON form (a tool re-filing one) decodes like any event.
+	if strings.HasPrefix(m.Subject, events.SubjectDLQ+".") && m.Headers.Get(events.HeaderDLQReason) != "" {
 		dl, err := DeadLetterOf(*m)
 		if err == nil {
 			err = dl.Validate()
