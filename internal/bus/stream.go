@@ -13,8 +13,8 @@ import (
 
 const streamName = events.StreamName
 
-// StreamConfig is the REBAL stream as the bus declares it (DESIGN §4).
-func (b *Bus) StreamConfig() jetstream.StreamConfig {
+// streamConfig is the REBAL stream as the bus declares it (DESIGN §4).
+func (b *Bus) streamConfig() jetstream.StreamConfig {
 	return jetstream.StreamConfig{
 		Name:        streamName,
 		Description: "rebalancer: balances, intents, executions, ledger watermarks, control, dead letters",
@@ -36,7 +36,7 @@ func (b *Bus) StreamConfig() jetstream.StreamConfig {
 // It is idempotent. A stream that cannot be brought to the declared configuration by an update
 // fails with ErrStreamConflict and the differences.
 func (b *Bus) EnsureStream(ctx context.Context) error {
-	want := b.StreamConfig()
+	want := b.streamConfig()
 	s, err := b.js.Stream(ctx, streamName)
 	switch {
 	case errors.Is(err, jetstream.ErrStreamNotFound):
