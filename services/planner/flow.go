@@ -182,6 +182,8 @@ func solve(p *flowProblem, budget int) flowSolution {
 }
 
 type bnb struct {
+	// hiCap, when set, narrows arcs' largest sizes during a dive (see node).
+	hiCap   []int64
 	env     []int64    // per arc: its fixed cost spread over its largest size, per unit (floor)
 	root    *objective // the root relaxation's bound: no plan is better
 	g       *graph
@@ -268,6 +270,7 @@ func (s *bnb) node(states []int8) {
 		branch = p.notionalBranch(flow, states)
 		if branch < 0 {
 			s.trimmed = true
+			s.dive(flow, states)
 			return
 		}
 	}
@@ -281,6 +284,54 @@ func (s *bnb) node(states []int8) {
 	closed := append([]int8(nil), states...)
 	closed[branch] = arcClosed
 	s.node(closed)
+}
+
+// dive looks for better plans below a node where only a notional cap is broken and every intent
+// of the venue is decided: for each of the venue's intents in turn, it shrinks that one by the
+// overflow (or drops it) and searches again, so that the demand left open is routed through other
+// venues and sources at least cost. Each dive narrows the space (they are not a partition), so
+// what they find are plans, not a proof.
+func (s *bnb) dive(flow []int64, states []int8) {
+	p := s.p
+	value := make([]int64, len(p.maxValue))
+	for a, x := range flow {
+		value[p.arcs[a].venue] += x
+	}
+	v := -1
+	for i := range value {
+		if value[i] > p.maxValue[i] {
+			v = i
+			break
+		}
+	}
+	if v < 0 {
+		return
+	}
+	over := value[v] - p.maxValue[v]
+	prev := s.hiCap
+	for a, x := range flow {
+		if x == 0 || p.arcs[a].venue != v || s.nodes > s.budget {
+			continue
+		}
+		hi := make([]int64, len(p.arcs))
+		for b, arc := range p.arcs {
+			hi[b] = arc.hi
+			if prev != nil {
+				hi[b] = min(hi[b], prev[b])
+			}
+		}
+		next := append([]int8(nil), states...)
+		if keep := x - over; keep >= p.arcs[a].lo && keep > 0 {
+			hi[a] = keep
+		} else if states[a] == arcOpen {
+			continue // an open intent cannot go below its minimum
+		} else {
+			next[a] = arcClosed
+		}
+		s.hiCap = hi
+		s.node(next)
+	}
+	s.hiCap = prev
 }
 
 // notionalBranch picks, in a venue over its notional cap, the free arc with flow and the highest
@@ -433,8 +484,14 @@ func (s *bnb) relax(states []int8) ([]int64, objective, bool) {
 		for _, a := range group {
 			arc := p.arcs[a]
 			capacity := arc.hi
+			if s.hiCap != nil {
+				capacity = min(capacity, s.hiCap[a])
+			}
 			if states[a] == arcOpen {
-				capacity = arc.hi - arc.lo
+				capacity -= arc.lo
+				if capacity < 0 {
+					return nil, objective{}, false
+				}
 			} else if covered >= need {
 				continue
 			}

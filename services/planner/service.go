@@ -140,6 +140,9 @@ func (s *Service) Start(ctx context.Context) error {
 		return nil
 	})
 	if err != nil {
+		if ctx.Err() != nil {
+			return nil // stopped while catching up
+		}
 		return fmt.Errorf("planner: catch up: %w", err)
 	}
 	s.mu.Lock()
@@ -150,7 +153,7 @@ func (s *Service) Start(ctx context.Context) error {
 	if err := s.flush(ctx); err != nil {
 		s.log.Warn().Err(err).Msg("publishing decisions missing from the stream; will retry")
 	}
-	return s.stream.Consume(ctx, bus.ConsumerSpec{Durable: "planner-" + s.instance, Subjects: inputSubjects, Workers: 1},
+	err = s.stream.Consume(ctx, bus.ConsumerSpec{Durable: "planner-" + s.instance, Subjects: inputSubjects, Workers: 1},
 		func(ctx context.Context, m bus.Message) error {
 			s.live.Store(m.Time.IsZero() || s.now().Sub(m.Time) <= s.lagLimit)
 			s.handle(m)
@@ -161,6 +164,10 @@ func (s *Service) Start(ctx context.Context) error {
 			}
 			return nil
 		})
+	if err != nil && ctx.Err() != nil {
+		return nil // stopped while binding: a normal shutdown
+	}
+	return err
 }
 
 // Ready reports whether the planner has caught up with the stream (for /readyz).
