@@ -62,7 +62,7 @@ type Decision struct {
 	Record  Record
 }
 
-// node is a location in the matching: one (chain, token) in excess or deficit.
+// planNode is a location in the matching: one (chain, token) in excess or deficit.
 type planNode struct {
 	pol   *nodePolicy
 	base  *big.Int // excess or deficit in base units
