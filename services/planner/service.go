@@ -105,8 +105,10 @@ func New(cfg *config.Config, d Deps) (*Service, error) {
 	if inst == "" {
 		inst = "0"
 	}
+	st := NewState()
+	st.Own(pol.hash)
 	s := &Service{pol: pol, costs: costs, stream: d.Stream, log: d.Log.With().Str("service", "planner").Str("instance", inst).Logger(),
-		instance: inst, accounts: map[string]bool{}, st: NewState(), met: newMetrics(d.Metrics)}
+		instance: inst, accounts: map[string]bool{}, st: st, met: newMetrics(d.Metrics)}
 	for _, a := range cfg.Accounts {
 		s.accounts[a] = true
 	}
@@ -198,8 +200,10 @@ func (s *Service) handle(m bus.Message) {
 	}
 	acct := s.st.Apply(m.Seq, m.Event)
 	s.folded.Store(m.Seq)
-	if in, ok := m.Event.(*events.RebalanceIntent); ok {
-		s.outbox = slices.DeleteFunc(s.outbox, func(o *events.RebalanceIntent) bool { return o.ID == in.ID })
+	if _, ok := m.Event.(*events.RebalanceIntent); ok {
+		// Its own copy, or another config's intent superseding decisions not yet published:
+		// either way the outbox keeps only what the state still holds unpublished.
+		s.outbox = slices.DeleteFunc(s.outbox, func(o *events.RebalanceIntent) bool { return !s.st.holds(o.ID) })
 		return
 	}
 	if acct == "" || !s.accounts[acct] {

@@ -228,3 +228,21 @@ func TestLaggingReplicaHoldsItsDecisions(t *testing.T) {
 	require.Eventually(t, func() bool { return s.Pending() == 0 }, 10*time.Second, time.Millisecond)
 	require.Len(t, streamIntents(t, pub), 1)
 }
+
+// TestConfigChangeDoesNotRepeatMoves: a planner restarted with another config re-decides the
+// history under the new config hash (new ids); where the stream holds the old config's intent on
+// the same basis, that intent is what was sent, so the new planner publishes nothing for it.
+func TestConfigChangeDoesNotRepeatMoves(t *testing.T) {
+	srv := testenv.NATS(t)
+	pub := connect(t, srv, "test")
+	old := startService(t, srv, testYAML, "old")
+	last := publishScript(t, pub)
+	waitCaughtUp(t, last, old)
+	before := streamIntents(t, pub)
+	require.NotEmpty(t, before)
+
+	changed := edit(t, `feeBound: "0.025"`, `feeBound: "0.024"`) // same decisions, new hash
+	n := startService(t, srv, changed, "new")
+	waitCaughtUp(t, last, n)
+	require.Len(t, streamIntents(t, pub), len(before), "the new config must not repeat moves already sent")
+}

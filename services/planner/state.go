@@ -28,6 +28,8 @@ type State struct {
 	// ownOnly keeps intents (and their updates) decided under another config out of the state:
 	// a what-if replay counts only its own decisions.
 	ownOnly string
+	// own is the config hash this planner decides under (see Own).
+	own string
 }
 
 type locKey struct {
@@ -79,6 +81,13 @@ func NewState() *State {
 		paused:    map[string]bool{},
 	}
 }
+
+// Own tells the state which config hash its planner decides under. When the stream then shows
+// an intent decided under another config on a basis this planner also decided on (a planner
+// catching up after a config change, re-deciding history), the stream's intent is what was
+// really sent: this planner's unpublished decisions on that basis are forgotten, so a move is
+// neither counted twice nor made twice.
+func (s *State) Own(configHash string) { s.own = configHash }
 
 // newWhatIfState returns a state that ignores intents not decided under configHash.
 func newWhatIfState(configHash string) *State {
@@ -171,6 +180,14 @@ func (s *State) applySnapshot(e *events.BalanceSnapshot) string {
 func (s *State) applyIntent(in *events.RebalanceIntent, fromStream bool) {
 	if s.ownOnly != "" && in.Basis.ConfigHash != s.ownOnly {
 		return
+	}
+	if fromStream && s.own != "" && in.Basis.ConfigHash != s.own {
+		for id, is := range s.byAccount[in.Account] {
+			if !is.inStream && is.intent != nil && is.intent.Basis.Seq == in.Basis.Seq && is.intent.Basis.ConfigHash == s.own {
+				delete(s.byAccount[in.Account], id)
+				delete(s.ints, id)
+			}
+		}
 	}
 	is := s.ints[in.ID]
 	if is == nil {
@@ -265,6 +282,12 @@ func (s *State) Decided(ins []*events.RebalanceIntent) {
 func (s *State) Has(id string) bool {
 	is := s.ints[id]
 	return is != nil && is.inStream
+}
+
+// holds reports whether intent id is known and not yet seen in the stream.
+func (s *State) holds(id string) bool {
+	is := s.ints[id]
+	return is != nil && !is.inStream
 }
 
 // live reports whether an intent still counts: updated by the executor, or not yet past its
