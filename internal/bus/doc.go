@@ -46,7 +46,8 @@
 // Replay. ReadRange reads a range of the stream in order (from a sequence or a time, to a
 // sequence) through an ordered consumer, as fast as the server delivers, and decodes each message;
 // messages that do not decode are passed on with DecodeErr set, so a replay sees exactly what the
-// live consumers saw.
+// live consumers saw. LastBySubject reads the newest message of one subject (the balance watcher
+// resumes from it).
 //
 // Shutdown. Close stops every Consume from fetching, lets the handlers in flight finish within the
 // caller's budget (they may still publish and dead-letter; when the budget runs out their contexts
