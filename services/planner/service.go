@@ -141,10 +141,10 @@ func (s *Service) Start(ctx context.Context) error {
 		s.handle(m)
 		return nil
 	})
+	if ctx.Err() != nil {
+		return nil // stopped while catching up
+	}
 	if err != nil {
-		if ctx.Err() != nil {
-			return nil // stopped while catching up
-		}
 		return fmt.Errorf("planner: catch up: %w", err)
 	}
 	s.mu.Lock()
@@ -166,8 +166,8 @@ func (s *Service) Start(ctx context.Context) error {
 			}
 			return nil
 		})
-	if err != nil && ctx.Err() != nil {
-		return nil // stopped while binding: a normal shutdown
+	if ctx.Err() != nil {
+		return nil // stopped (possibly while binding): a normal shutdown
 	}
 	return err
 }
