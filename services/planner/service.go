@@ -141,7 +141,7 @@ func (s *Service) Start(ctx context.Context) error {
 		s.handle(m)
 		return nil
 	})
-	if ctx.Err() != nil {
+	if stopped(ctx) {
 		return nil // stopped while catching up
 	}
 	if err != nil {
@@ -166,11 +166,14 @@ func (s *Service) Start(ctx context.Context) error {
 			}
 			return nil
 		})
-	if ctx.Err() != nil {
+	if stopped(ctx) {
 		return nil // stopped (possibly while binding): a normal shutdown
 	}
 	return err
 }
+
+// stopped reports whether ctx has ended: Start returns nil then, like bus.Consume.
+func stopped(ctx context.Context) bool { return ctx.Err() != nil }
 
 // Ready reports whether the planner has caught up with the stream (for /readyz).
 func (s *Service) Ready(context.Context) error {
