@@ -16,7 +16,7 @@ import (
 // HeaderDLQMsgID carries the original Nats-Msg-Id on a dead letter. The dead letter cannot reuse
 // it as its own Nats-Msg-Id: the DLQ subjects live in the REBAL stream, whose duplicate window
 // would drop the dead letter as a copy of the original.
-const HeaderDLQMsgID = "Rebal-Dlq-Msg-Id"
+const HeaderDLQMsgID = events.HeaderDLQMsgID
 
 // maxReasonLen bounds the reason header; the full error is in the log line.
 const maxReasonLen = 1024
@@ -27,7 +27,7 @@ func DLQSubject(service string) string { return events.SubjectDLQ + "." + servic
 // dlqMsgID de-duplicates dead letters: one per (service, original message), however many
 // replicas or deliveries reject it.
 func dlqMsgID(service string, seq uint64) string {
-	return "dlq:" + service + ":" + strconv.FormatUint(seq, 10)
+	return (&events.DeadLetter{Service: service, Seq: seq}).MsgID()
 }
 
 // deadLetter republishes src on the service's DLQ subject: the original body byte for byte, the

@@ -3,6 +3,8 @@ package events
 import (
 	"encoding/hex"
 	"strings"
+	"sync"
+	"sync/atomic"
 )
 
 // ChecksumAddress returns the EIP-55 form of a 20-byte hex address ("0x" + 40 hex digits in any
@@ -33,11 +35,24 @@ func ChecksumAddress(s string) string {
 	return string(out)
 }
 
+// checked remembers addresses already found to be in EIP-55 form. A deployment sees a handful of
+// accounts and token contracts, and hashing each on every decode was the largest cost of a replay;
+// the cache stops growing at checkedMax so hostile input cannot grow it without bound.
+var (
+	checked      sync.Map
+	checkedCount atomic.Int64
+)
+
+const checkedMax = 1 << 14
+
 // validateAddress requires the exact EIP-55 form, so that one account never appears under two
 // spellings (in subjects, message ids and ledger keys).
 func validateAddress(field, s string) error {
 	if s == "" {
 		return fieldErr(field, "missing address")
+	}
+	if _, ok := checked.Load(s); ok {
+		return nil
 	}
 	cs := ChecksumAddress(s)
 	if cs == "" {
@@ -45,6 +60,11 @@ func validateAddress(field, s string) error {
 	}
 	if cs != s {
 		return fieldErr(field, "%q is not EIP-55 checksummed (want %s)", s, cs)
+	}
+	if checkedCount.Load() < checkedMax {
+		if _, loaded := checked.LoadOrStore(s, struct{}{}); !loaded {
+			checkedCount.Add(1)
+		}
 	}
 	return nil
 }

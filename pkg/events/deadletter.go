@@ -6,13 +6,18 @@ import (
 )
 
 // Dead-letter headers, added to the original message's headers when a consumer rejects it. The DLQ
-// message keeps the original body byte for byte and the original Nats-Msg-Id.
+// message keeps the original body byte for byte; its own Nats-Msg-Id is dlq:<service>:<seq> (see
+// DeadLetter.MsgID) and the original id travels in HeaderDLQMsgID.
 const (
 	HeaderDLQReason     = "Rebal-Dlq-Reason"
 	HeaderDLQService    = "Rebal-Dlq-Service"
 	HeaderDLQSubject    = "Rebal-Dlq-Subject"
 	HeaderDLQSeq        = "Rebal-Dlq-Seq"
 	HeaderDLQDeliveries = "Rebal-Dlq-Deliveries"
+	// HeaderDLQMsgID carries the original Nats-Msg-Id. The dead letter cannot reuse it as its own:
+	// the DLQ subjects live in the REBAL stream, whose duplicate window would drop the dead letter
+	// as a copy of the original.
+	HeaderDLQMsgID = "Rebal-Dlq-Msg-Id"
 )
 
 // DeadLetter is a rejected message: the envelope a tool reads back from rebal.v1.dlq.<service>.
@@ -52,8 +57,12 @@ func (d *DeadLetter) Validate() error {
 // Subject implements Event: rebal.v1.dlq.<service>.
 func (d *DeadLetter) Subject() string { return SubjectDLQ + "." + d.Service }
 
-// MsgID implements Event: the original message id, so a message rejected twice lands once.
-func (d *DeadLetter) MsgID() string { return d.ID }
+// MsgID implements Event: dlq:<service>:<stream seq of the original>, so that a message rejected
+// twice by one service lands once, and never collides with the original's own id (ID), which the
+// stream's duplicate window would otherwise treat as the same message.
+func (d *DeadLetter) MsgID() string {
+	return "dlq:" + d.Service + ":" + strconv.FormatUint(d.Seq, 10)
+}
 
 // DLQHeaders returns the headers that describe the rejection.
 func (d *DeadLetter) DLQHeaders() map[string]string {
@@ -63,5 +72,6 @@ func (d *DeadLetter) DLQHeaders() map[string]string {
 		HeaderDLQSubject:    d.OrigSubject,
 		HeaderDLQSeq:        strconv.FormatUint(d.Seq, 10),
 		HeaderDLQDeliveries: strconv.FormatUint(d.Deliveries, 10),
+		HeaderDLQMsgID:      d.ID,
 	}
 }

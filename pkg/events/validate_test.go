@@ -152,7 +152,7 @@ func TestSubjectsAndMsgIDs(t *testing.T) {
 		{"rebalance_intent", "rebal.v1.intents.binance", intent},
 		{"execution_update", "rebal.v1.executions.binance." + intent, intent + ":4"},
 		{"ledger_watermark", "rebal.v1.ledger." + acct, "wm:" + acct + ":42161:1200"},
-		{"dead_letter", "rebal.v1.dlq.planner", "bal:eip155:1:" + acct + ":7"},
+		{"dead_letter", "rebal.v1.dlq.planner", "dlq:planner:99"},
 		{"control_command", "rebal.v1.control.kill", "ctl-20261124-0001"},
 	}
 	for _, c := range cases {
