@@ -118,7 +118,7 @@ func (b *Bus) natsOptions() ([]nats.Option, error) {
 		o, err := nats.NkeyOptionFromSeed(cfg.NKeyFile)
 		if err != nil {
 			// The error names the file, never its content.
-			return nil, fmt.Errorf("%w: nkey seed file %s: %v", ErrConfig, cfg.NKeyFile, err)
+			return nil, fmt.Errorf("%w: nkey seed file %s: %v", ErrConfig, cfg.NKeyFile, err) //nolint:errorlint // the cause is text only: never let callers unwrap to what the parser saw of the seed
 		}
 		opts = append(opts, o)
 	}
