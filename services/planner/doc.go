@@ -30,8 +30,9 @@
 // never pays a large fixed fee. A venue's notional cap is always respected; when it binds, the
 // search branches on the venue's dearest intents, then dives: it shrinks each of the venue's
 // intents in turn and routes the rest elsewhere. Such a plan is marked unproven (on random small
-// instances 1 in 2000 misses the brute-force optimum; every proven plan matches it). The search is bounded by a node count (planner.searchNodes, or 2048 divided by the number of
-// candidates, at most 64), never by a clock; a plan cut short is feasible and its Record says it is not
+// instances 1 in 2000 misses the brute-force optimum; every proven plan matches it). The search
+// is bounded by a node count (planner.searchNodes, or 2048 divided by the number of candidates,
+// at most 64), never by a clock; a plan cut short is feasible and its Record says it is not
 // proven and, when the fill is proven, how much cheaper an optimal plan could be at most (Gap).
 // Fail closed: a stale, gapped or reorged location, a venue with no fresh snapshot, a paused
 // venue, takes part in nothing. No feasible match yields no intent and a Record naming the cap or
