@@ -472,11 +472,16 @@ func (e *Executor) stepOrder(ctx context.Context, x *stepEnv, v Venue, rec *Reco
 			return nil, nil // "absent" is not trusted yet: the venue's lookups may lag
 		}
 	}
+	// The order must leave enough for the withdrawal fee on top of minAmountOut: read it fresh.
+	fee, err := e.withdrawFee(ctx, v, rec)
+	if err != nil {
+		return nil, err
+	}
 	base, err := x.attempt(ctx, rec, stepOrder, "swap")
 	if err != nil {
 		return nil, err
 	}
-	minOut := new(big.Int).Add(rec.Intent.MinAmountOut.Big(), rec.Withdraw.Fee.Big())
+	minOut := new(big.Int).Add(rec.Intent.MinAmountOut.Big(), fee.Units)
 	o, err := v.Swap(ctx, venue.SwapRequest{IntentID: rec.Intent.ID, Step: stepOrder, From: r.SrcToken, To: r.DstToken,
 		In: venue.NewAmount(rec.Deposit.Credited.Big(), r.SrcDecimals), MinOut: venue.NewAmount(minOut, r.DstDecimals)})
 	if err := x.after("swap"); err != nil {
@@ -487,6 +492,20 @@ func (e *Executor) stepOrder(ctx context.Context, x *stepEnv, v Venue, rec *Reco
 	}
 	x.log.Info().Str("clientOrderId", o.ClientID).Str("status", string(o.Status)).Msg("order submitted")
 	return base.afterOrder(o)
+}
+
+// withdrawFee is the destination network's withdrawal fee in destination decimals, rounded up.
+func (e *Executor) withdrawFee(ctx context.Context, v Venue, rec *Record) (venue.Amount, error) {
+	routes, err := v.Routes(ctx)
+	if err != nil {
+		return venue.Amount{}, fmt.Errorf("routes: %w", err)
+	}
+	for _, r := range routes {
+		if r.Key() == rec.dstKey() {
+			return r.Limits.WithdrawFee.Rescale(rec.Intent.Route.DstDecimals, venue.Up), nil
+		}
+	}
+	return venue.Amount{}, fmt.Errorf("%w: no route for %s on chain %d", venue.ErrUnsupported, rec.Intent.Route.DstToken, rec.Intent.Route.DstChain)
 }
 
 // attempt records that the named venue call is about to be made (write-ahead for venue calls),
