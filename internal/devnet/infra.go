@@ -44,6 +44,8 @@ type Infra struct {
 	Config      *config.Config
 	// Relayer is the relayer account's key, made for this run and never written to disk.
 	Relayer *ecdsa.PrivateKey
+	// User stands for the relayer's users: the load driver's refills come from it.
+	User *ecdsa.PrivateKey
 
 	Binance       *simbinance.Sim
 	BinanceURL    string
@@ -98,12 +100,12 @@ func Start(ctx context.Context, o Options) (_ *Infra, err error) {
 	in.stops = append(in.stops, stopRedis)
 
 	keys := map[string]*ecdsa.PrivateKey{}
-	for _, name := range []string{"relayer", "binance-hot", "hl-bridge2", "hl-payer"} {
+	for _, name := range []string{"relayer", "user", "binance-hot", "hl-bridge2", "hl-payer"} {
 		if keys[name], err = crypto.GenerateKey(); err != nil {
 			return nil, err
 		}
 	}
-	in.Relayer = keys["relayer"]
+	in.Relayer, in.User = keys["relayer"], keys["user"]
 	var cfgs []simchain.Config
 	for _, c := range simchain.DefaultChains() {
 		c = simchain.WithDevnetDefaults(c, o.BlockInterval)
@@ -160,7 +162,7 @@ func Start(ctx context.Context, o Options) (_ *Infra, err error) {
 // fund gives the relayer a deliberate imbalance around its targets: for every token one chain
 // starts in deficit (10–35% of target, below any sane threshold), one in excess (210–300%, above
 // max), and the rest anywhere in those bands or near the target, all from the seed. The venues' hot
-// wallets get deep pockets.
+// wallets and the load's user get deep pockets.
 func (in *Infra) fund(ctx context.Context, keys map[string]*ecdsa.PrivateKey, seed uint64) error {
 	rng := mrand.New(mrand.NewPCG(seed, seed^0x5bd1e995)) //nolint:gosec // a seeded sequence is the point: runs are repeatable
 	relayer := crypto.PubkeyToAddress(in.Relayer.PublicKey)
@@ -191,7 +193,7 @@ func (in *Infra) fund(ctx context.Context, keys map[string]*ecdsa.PrivateKey, se
 		}
 		// Venue wallets: a hundred times the target, enough for any devnet run.
 		deep := new(big.Int).Mul(target, big.NewInt(100))
-		for _, name := range []string{"binance-hot", "hl-bridge2", "hl-payer"} {
+		for _, name := range []string{"user", "binance-hot", "hl-bridge2", "hl-payer"} {
 			if err := c.Mint(ctx, t.Token, crypto.PubkeyToAddress(keys[name].PublicKey), deep); err != nil {
 				return fmt.Errorf("fund %s %s on %d: %w", name, t.Token, t.Chain, err)
 			}

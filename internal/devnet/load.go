@@ -28,13 +28,24 @@ type Load struct {
 	Relayer *ecdsa.PrivateKey
 	// Interval between two fills (default 500ms).
 	Interval time.Duration
+	// User pays the refills: a funded account standing for the relayer's users.
+	User *ecdsa.PrivateKey
 	// Seed makes the sequence of fills repeatable.
 	Seed uint64
 	Log  zerolog.Logger
 
 	mu    sync.Mutex
 	fills int
-	moved map[string]*big.Int // "<chain>/<token>" → net flow in base units (negative: drained)
+	flows []Flow
+}
+
+// Flow is one external change of the relayer's inventory, mined at Block.
+type Flow struct {
+	Chain uint64
+	Token string
+	Block uint64
+	// Delta is signed, in base units: negative for a fill paid out.
+	Delta *big.Int
 }
 
 // flow is one chain and token the load drains or refills, with its unit size.
@@ -49,7 +60,6 @@ func (l *Load) Start(ctx context.Context) error {
 	if l.Interval <= 0 {
 		l.Interval = 500 * time.Millisecond
 	}
-	l.moved = map[string]*big.Int{}
 	var flows []flow
 	for _, t := range l.Config.Targets {
 		c := l.Chains.ByID(t.Chain)
@@ -77,7 +87,7 @@ func (l *Load) Start(ctx context.Context) error {
 	rng.Shuffle(len(flows), func(i, j int) { flows[i], flows[j] = flows[j], flows[i] })
 	half := len(flows) / 2
 	drains, fills := flows[:half], flows[half:]
-	user := simchain.DevAddress("devnet-user")
+	user := addressOf(l.User)
 	relayer := addressOf(l.Relayer)
 
 	t := time.NewTicker(l.Interval)
@@ -103,44 +113,36 @@ func (l *Load) step(parent context.Context, rng *rand.Rand, drains, fills []flow
 	d := drains[rng.IntN(len(drains))]
 	amt := pct(d.target, 1+rng.IntN(6))
 	if bal, err := d.chain.BalanceOf(ctx, d.token, relayer); err == nil && bal.Cmp(amt) >= 0 {
-		if _, err := d.chain.Transfer(ctx, l.Relayer, d.token, user, amt); err != nil {
+		if rc, err := d.chain.Transfer(ctx, l.Relayer, d.token, user, amt); err != nil {
 			l.Log.Warn().Err(err).Uint64("chain", d.chain.ChainID()).Str("token", d.token).Msg("load: fill failed")
 		} else {
-			l.record(d.chain.ChainID(), d.token, new(big.Int).Neg(amt))
+			l.record(Flow{Chain: d.chain.ChainID(), Token: d.token, Block: rc.BlockNumber.Uint64(), Delta: new(big.Int).Neg(amt)})
 		}
 	}
 	// ... and the user's payment for it arrives on a filling chain.
 	f := fills[rng.IntN(len(fills))]
 	amt = pct(f.target, 1+rng.IntN(6))
-	if err := f.chain.Mint(ctx, f.token, relayer, amt); err != nil {
+	if rc, err := f.chain.Transfer(ctx, l.User, f.token, relayer, amt); err != nil {
 		l.Log.Warn().Err(err).Uint64("chain", f.chain.ChainID()).Str("token", f.token).Msg("load: refill failed")
 	} else {
-		l.record(f.chain.ChainID(), f.token, amt)
+		l.record(Flow{Chain: f.chain.ChainID(), Token: f.token, Block: rc.BlockNumber.Uint64(), Delta: amt})
 	}
 	return nil
 }
 
-func (l *Load) record(chain uint64, token string, delta *big.Int) {
+func (l *Load) record(f Flow) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	l.fills++
-	k := fmt.Sprintf("%d/%s", chain, token)
-	if l.moved[k] == nil {
-		l.moved[k] = new(big.Int)
-	}
-	l.moved[k].Add(l.moved[k], delta)
+	l.flows = append(l.flows, f)
 }
 
-// External is the net amount the load moved in or out per "<chain>/<token>": the inventory
-// changes that are not the rebalancer's doing, which the conservation check must add back.
-func (l *Load) External() map[string]*big.Int {
+// Flows returns every external change the load made so far: the inventory changes that are not
+// the rebalancer's doing, which the conservation check adds back.
+func (l *Load) Flows() []Flow {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	out := make(map[string]*big.Int, len(l.moved))
-	for k, v := range l.moved {
-		out[k] = new(big.Int).Set(v)
-	}
-	return out
+	return append([]Flow(nil), l.flows...)
 }
 
 func pct(x *big.Int, p int) *big.Int {

@@ -22,12 +22,15 @@ func TestLoadMovesWhatItRecords(t *testing.T) {
 	key, err := crypto.GenerateKey()
 	require.NoError(t, err)
 	relayer := crypto.PubkeyToAddress(key.PublicKey)
+	userKey, err := crypto.GenerateKey()
+	require.NoError(t, err)
+	user := crypto.PubkeyToAddress(userKey.PublicKey)
 	var cfgs []simchain.Config
 	for _, id := range []uint64{10, 56} {
 		c, ok := simchain.DefaultChain(id)
 		require.True(t, ok)
 		c.AutoMine = true
-		c.Funded = append(c.Funded, relayer)
+		c.Funded = append(c.Funded, relayer, user)
 		cfgs = append(cfgs, c)
 	}
 	set, err := simchain.StartAll(cfgs)
@@ -42,10 +45,11 @@ func TestLoadMovesWhatItRecords(t *testing.T) {
 			tc, _ := cfg.TokenOn(tok, c.ChainID())
 			amt, _ := config.MustDecimal("50000").Units(tc.Decimals)
 			require.NoError(t, c.Mint(ctx, tok, relayer, amt))
+			require.NoError(t, c.Mint(ctx, tok, user, new(big.Int).Mul(amt, big.NewInt(10))))
 			start[fmt.Sprintf("%d/%s", c.ChainID(), tok)] = amt
 		}
 	}
-	l := &Load{Chains: set, Config: cfg, Relayer: key, Interval: 5 * time.Millisecond, Seed: 7, Log: zerolog.Nop()}
+	l := &Load{Chains: set, Config: cfg, Relayer: key, User: userKey, Interval: 5 * time.Millisecond, Seed: 7, Log: zerolog.Nop()}
 	lctx, cancel := context.WithCancel(ctx)
 	done := make(chan error, 1)
 	go func() { done <- l.Start(lctx) }()
@@ -53,7 +57,15 @@ func TestLoadMovesWhatItRecords(t *testing.T) {
 	cancel()
 	require.NoError(t, <-done)
 
-	ext := l.External()
+	ext := map[string]*big.Int{}
+	for _, f := range l.Flows() {
+		k := fmt.Sprintf("%d/%s", f.Chain, f.Token)
+		if ext[k] == nil {
+			ext[k] = new(big.Int)
+		}
+		ext[k].Add(ext[k], f.Delta)
+		require.Positive(t, f.Block, "every flow knows its block")
+	}
 	drained, filled := 0, 0
 	for k, s := range start {
 		var id uint64
