@@ -69,6 +69,7 @@ func (e *Executor) handleIntent(ctx context.Context, msg bus.Message) error {
 		return err
 	}
 	if created {
+		e.m.accepted.WithLabelValues(in.Venue).Inc()
 		log.Info().Str("amountIn", in.AmountIn.String()).Uint64("srcChain", in.Route.SrcChain).Str("srcToken", in.Route.SrcToken).
 			Uint64("dstChain", in.Route.DstChain).Str("dstToken", in.Route.DstToken).Msg("intent accepted; legs written")
 	}
@@ -131,6 +132,7 @@ func (e *Executor) check(in *events.RebalanceIntent, account string) error {
 // reject publishes the rejection (version 1, no legs) and acks.
 func (e *Executor) reject(ctx context.Context, in *events.RebalanceIntent, why error) error {
 	e.log.Warn().Str("intent", in.ID).Str("venue", in.Venue).Err(why).Msg("intent rejected")
+	e.m.rejected.WithLabelValues(in.Venue).Inc()
 	if e.cfg.DryRun {
 		return nil
 	}
@@ -161,7 +163,7 @@ func (e *Executor) reserve(ctx context.Context, in *events.RebalanceIntent) erro
 	txf := func(tx *redis.Tx) error {
 		over = nil
 		from := now.Add(-24 * time.Hour).UnixMilli()
-		members, err := tx.ZRangeByScore(ctx, key, &redis.ZRangeBy{Min: fmt.Sprint(from), Max: "+inf"}).Result()
+		members, err := tx.ZRangeArgs(ctx, redis.ZRangeArgs{Key: key, ByScore: true, Start: fmt.Sprint(from), Stop: "+inf"}).Result()
 		if err != nil {
 			return err
 		}

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/ethereum/go-ethereum/common"
@@ -28,10 +30,7 @@ func (e *Executor) handleSnapshot(ctx context.Context, msg bus.Message) error {
 	if !isChain || snap.Range == nil {
 		return nil
 	}
-	account, err := pending.NormalizeAccount(snap.Account)
-	if err != nil {
-		return nil
-	}
+	account := strings.ToLower(snap.Account) // validated EIP-55 by the bus
 	if _, ours := e.cfg.accounts[account]; !ours {
 		return nil
 	}
@@ -45,6 +44,7 @@ func (e *Executor) handleSnapshot(ctx context.Context, msg bus.Message) error {
 	if err := e.recordedThrough(ctx, account, chainID, to); err != nil {
 		if errors.Is(err, ErrNotRecorded) {
 			e.log.Debug().Err(err).Uint64("chain", chainID).Uint64("block", to).Msg("asOf held back")
+			e.m.heldBack.WithLabelValues(strconv.FormatUint(chainID, 10)).Inc()
 			return bus.Retry(err, 200*time.Millisecond)
 		}
 		return bus.Retry(err, 0)
@@ -53,6 +53,7 @@ func (e *Executor) handleSnapshot(ctx context.Context, msg bus.Message) error {
 	if err != nil {
 		return bus.Retry(err, 0)
 	}
+	e.m.asOf.WithLabelValues(account, strconv.FormatUint(chainID, 10)).Set(float64(asOf))
 	wm := &events.LedgerWatermark{Account: events.ChecksumAddress(account), ChainID: chainID, AsOf: asOf}
 	wm.Meta = events.NewMeta(events.TypeLedgerWatermark, wm.MsgID(), msg.MsgID, producer, e.d.Now())
 	if _, err := e.d.Bus.Publish(ctx, wm); err != nil {

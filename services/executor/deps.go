@@ -8,6 +8,7 @@ import (
 
 	"github.com/ethereum/go-ethereum/common"
 	"github.com/ethereum/go-ethereum/core/types"
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/redis/go-redis/v9"
 	"github.com/rs/zerolog"
 
@@ -62,6 +63,8 @@ type Deps struct {
 	// Now is the clock (default time.Now): step deadlines, the 24 h cap, lease validity.
 	Now func() time.Time
 	Log zerolog.Logger
+	// Metrics receives the executor's metrics when set.
+	Metrics prometheus.Registerer
 	// Fault, when set, is called at every named fault point (before and after each side effect and
 	// each recorded step); an error aborts the step there, as a crash would. For tests.
 	Fault func(point string) error

@@ -32,6 +32,7 @@ type Executor struct {
 	w       *pending.Writer
 	control *Control
 	leases  map[scope]*Lease
+	m       *metrics
 
 	restMu sync.Mutex
 	rest   map[string]time.Time // intent id → no venue or chain polling before
@@ -61,7 +62,7 @@ func New(cfg Config, d Deps) (*Executor, error) {
 		c.ReplicaID = "executor-" + hex.EncodeToString(b[:])
 	}
 	e := &Executor{cfg: c, d: d, log: d.Log.With().Str("service", "executor").Str("replica", c.ReplicaID).Logger(),
-		w: pending.NewWriter(d.Redis, pending.WithClock(d.Now)), leases: map[scope]*Lease{}, rest: map[string]time.Time{}}
+		w: pending.NewWriter(d.Redis, pending.WithClock(d.Now)), leases: map[scope]*Lease{}, rest: map[string]time.Time{}, m: newMetrics(d.Metrics)}
 	e.control = newControl(d.Redis, d.Now, e.log)
 	for a := range c.accounts {
 		for v := range d.Venues {

@@ -22,7 +22,11 @@ func (e *Executor) loop(ctx context.Context, s scope, l *Lease) error {
 	t := time.NewTicker(e.cfg.Tick)
 	defer t.Stop()
 	for {
-		if fence, ok := l.Held(); ok {
+		halted, _ := e.control.Halted(s.venue)
+		e.m.halted.WithLabelValues(s.venue).Set(b2f(halted))
+		fence, held := l.Held()
+		e.m.leaseHeld.WithLabelValues(s.venue, s.account).Set(b2f(held))
+		if held {
 			if err := e.tick(ctx, s, l, fence); err != nil {
 				if errors.Is(err, ErrKilled) {
 					return err
@@ -38,6 +42,13 @@ func (e *Executor) loop(ctx context.Context, s scope, l *Lease) error {
 		case <-t.C:
 		}
 	}
+}
+
+func b2f(b bool) float64 {
+	if b {
+		return 1
+	}
+	return 0
 }
 
 // tick takes every open intent of the scope as far as it goes now.
@@ -107,6 +118,7 @@ func (e *Executor) drive(ctx context.Context, s scope, l *Lease, fence uint64, i
 		x := &stepEnv{e: e, s: s, l: l, fence: fence, log: log, base: rec, v: v}
 		next, err := e.step(ctx, x, rec)
 		if err != nil {
+			e.m.stepErrors.WithLabelValues(s.venue).Inc()
 			e.restFor(id, e.cfg.Poll)
 			return err
 		}
@@ -162,6 +174,7 @@ func (e *Executor) record(ctx context.Context, account string, rec *Record, v ui
 	if err != nil {
 		return 0, fmt.Errorf("record %s → %s: %w", rec.State, next.State, err)
 	}
+	e.m.steps.WithLabelValues(rec.Intent.Venue, string(next.State)).Inc()
 	ev := log.Info().Str("from", string(rec.State)).Str("to", string(next.State)).Uint64("version", nv)
 	if next.Deposit.TxHash != "" {
 		ev = ev.Str("depositTx", next.Deposit.TxHash)
@@ -180,6 +193,7 @@ func (e *Executor) record(ctx context.Context, account string, rec *Record, v ui
 	}
 	ev.Msg("step recorded")
 	if next.State == events.StateNeedsAttention {
+		e.m.attention.WithLabelValues(rec.Intent.Venue, string(stateOf(rec))).Inc()
 		log.Error().Str("fundsAt", next.FundsAt).Str("error", next.Error).Msg("intent needs attention")
 	}
 	if err := e.fault("record:" + string(next.State) + ":after"); err != nil {

@@ -69,6 +69,7 @@ func (x *stepEnv) allowed(name string) error {
 		x.log.Info().Str("effect", name).Msg("dry-run: would perform side effect")
 		return errDryRun
 	}
+	x.e.m.effects.WithLabelValues(x.s.venue, name).Inc()
 	return nil
 }
 
@@ -580,10 +581,11 @@ func (e *Executor) stepWithdraw(ctx context.Context, x *stepEnv, v Venue, rec *R
 			return nil, nil
 		}
 	}
-	to, err := e.allowlisted(rec.Intent.Account)
-	if err != nil {
+	to, ok := e.allowlisted(rec.Intent.Account)
+	if !ok {
 		n := rec.to(events.StateNeedsAttention)
-		n.FundsAt, n.Error = rec.fundsAt(events.StateOrderFilled), err.Error()
+		n.FundsAt = rec.fundsAt(events.StateOrderFilled)
+		n.Error = fmt.Sprintf("withdrawal destination %s is not allowlisted: refused", rec.Intent.Account)
 		return n, nil
 	}
 	// Fresh limits: withdrawals may have been suspended since the preflight.
@@ -634,12 +636,12 @@ func (e *Executor) stepWithdraw(ctx context.Context, x *stepEnv, v Venue, rec *R
 }
 
 // allowlisted returns the withdrawal destination if it is one of the relayer's own accounts.
-func (e *Executor) allowlisted(account string) (string, error) {
+func (e *Executor) allowlisted(account string) (string, bool) {
 	a, ok := e.cfg.accounts[strings.ToLower(account)]
 	if !ok {
-		return "", fmt.Errorf("withdrawal destination %s is not allowlisted: refused", account)
+		return "", false
 	}
-	return a.Hex(), nil
+	return a.Hex(), true
 }
 
 // afterWithdrawal maps a withdrawal's venue status to the next record.

@@ -294,7 +294,7 @@ func (v *testVenue) Withdraw(ctx context.Context, req venue.WithdrawRequest) (ve
 		}
 	}
 	if f == 2 || err != nil {
-		return venue.Withdrawal{}, fmt.Errorf("%w: response dropped (%v)", venue.ErrUnknownOutcome, err)
+		return venue.Withdrawal{}, fmt.Errorf("%w: response dropped (transfer error: %w)", venue.ErrUnknownOutcome, err)
 	}
 	return w, nil
 }
@@ -310,17 +310,6 @@ func (v *testVenue) FindWithdrawal(ctx context.Context, intentID, step string) (
 		return venue.Withdrawal{}, venue.ErrNotFound
 	}
 	return w, nil
-}
-
-// balances returns the venue's holdings by token (whole tokens).
-func (v *testVenue) holdings() map[string]*big.Rat {
-	v.mu.Lock()
-	defer v.mu.Unlock()
-	out := map[string]*big.Rat{}
-	for k, b := range v.balance {
-		out[k] = new(big.Rat).Set(b)
-	}
-	return out
 }
 
 func (v *testVenue) createdCount(kind, intentID string) int {
