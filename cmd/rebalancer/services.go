@@ -74,3 +74,8 @@ func runConfigCheck(_ context.Context, e env, args []string) error {
 		fs.Arg(0), cfg.Network, len(cfg.Chains), len(cfg.Tokens), len(cfg.Venues), len(cfg.Accounts), cfg.Hash())
 	return nil
 }
+
+func init() {
+	register(target{name: "executor", summary: "carry out intents on the venues; keep the pending ledger", run: serviceTarget("executor", app.Executor)})
+	register(target{name: "all", summary: "run the three services in one process", run: serviceTarget("all", app.All)})
+}

@@ -60,3 +60,5 @@ func Accounts(cfg *config.Config) []common.Address {
 	}
 	return out
 }
+
+func commonAddress(s string) common.Address { return common.HexToAddress(s) }
