@@ -36,29 +36,38 @@ type flowProblem struct {
 	maxValue []int64 // per venue: notional it may still take
 }
 
-// objective orders plans: more filled in tier 1, then tier 2 ..., then lower cost.
+// objective orders plans by one integer, val = cost − Σ tierWeight(tier)·filled, in 1/rateScale
+// value units: the quantity every relaxation of the search minimises, so that each bound is a
+// true lower bound on every plan below it. The weights dwarf any cost, so a plan that fills more
+// (tier 1 weighing most) is always preferred; among plans that fill the same, the cheaper wins.
 type objective struct {
 	fill [config.MaxTier]int64
 	cost *big.Int // in 1/rateScale value units
+	val  *big.Int
 }
 
-func (a objective) better(b objective) bool {
-	for t := range a.fill {
-		if a.fill[t] != b.fill[t] {
-			return a.fill[t] > b.fill[t]
-		}
+func (a objective) better(b objective) bool { return a.val.Cmp(b.val) < 0 }
+
+// setVal computes val from fill and cost.
+func (a *objective) setVal() {
+	a.val = new(big.Int).Set(a.cost)
+	var tmp big.Int
+	for t, f := range a.fill {
+		tmp.SetInt64(tierWeight(t + 1))
+		tmp.Mul(&tmp, big.NewInt(f))
+		a.val.Sub(a.val, &tmp)
 	}
-	return a.cost.Cmp(b.cost) < 0
 }
 
 // flowSolution is the solver's answer.
 type flowSolution struct {
 	flow []int64 // per arc
 	obj  objective
-	// proven says the plan is optimal for the model; false when the node budget ran out or a
-	// venue's notional cap had to be enforced by trimming.
+	// proven says the plan is optimal for the model; false only when the node budget ran out.
 	proven bool
 	nodes  int
+	// lps counts the nodes whose bound was the linear programme (a notional cap binding).
+	lps int
 	// gap bounds how much cheaper than this plan an optimal one can be, in 1/rateScale value
 	// units (0 when proven); nil when even the fill is not proven.
 	gap *big.Int
@@ -83,6 +92,7 @@ func (p *flowProblem) evaluate(flow []int64) objective {
 	tmp.SetInt64(fixed)
 	tmp.Mul(&tmp, big.NewInt(rateScale))
 	o.cost.Add(o.cost, &tmp)
+	o.setVal()
 	return o
 }
 
@@ -131,23 +141,84 @@ const (
 )
 
 // When the configuration does not bound the search, branch and bound explores at most
-// searchWork/candidates nodes, between 1 and DefaultSearchNodes: each node is one min-cost flow
-// over the candidates, so this keeps a decision's time roughly constant. Past the bound the best
-// plan found is returned, marked unproven, with its distance to the root bound when known. A
-// count, not a clock, bounds the search, so that replays decide the same.
+// searchWork/candidates nodes, between minSearchNodes and DefaultSearchNodes: each node is one
+// min-cost flow over the candidates, so this keeps a decision's time roughly constant. Past the
+// bound the best plan found is returned, marked unproven, with its distance to the root bound
+// when known. A count, not a clock, bounds the search, so that replays decide the same.
 const (
 	DefaultSearchNodes = 64
+	minSearchNodes     = 16
 	searchWork         = 2048
 )
 
+// bounds is a search node's restriction of the arcs: each free, open (used: at least its minimum,
+// fixed cost paid) or closed, and optionally narrower least and largest sizes (nil: the arc's own).
+type bounds struct {
+	states []int8
+	lb, ub []int64
+}
+
+// lo is the least flow the node allows on arc a.
+func (nb *bounds) lo(p *flowProblem, a int) int64 {
+	var l int64
+	if nb.states[a] == arcOpen {
+		l = p.arcs[a].lo
+	}
+	if nb.lb != nil {
+		l = max(l, nb.lb[a])
+	}
+	return l
+}
+
+// hi is the most flow the node allows on arc a.
+func (nb *bounds) hi(p *flowProblem, a int) int64 {
+	h := p.arcs[a].hi
+	if nb.ub != nil {
+		h = min(h, nb.ub[a])
+	}
+	return h
+}
+
+// with returns a copy with arc a set to state st and, when lb or ub is not negative, its least or
+// largest size narrowed.
+func (nb *bounds) with(a int, st int8, lb, ub int64) bounds {
+	c := bounds{states: append([]int8(nil), nb.states...)}
+	c.states[a] = st
+	if nb.lb != nil || lb >= 0 {
+		c.lb = make([]int64, len(nb.states))
+		copy(c.lb, nb.lb)
+		if lb >= 0 {
+			c.lb[a] = lb
+		}
+	}
+	if nb.ub != nil || ub >= 0 {
+		c.ub = make([]int64, len(nb.states))
+		if nb.ub != nil {
+			copy(c.ub, nb.ub)
+		} else {
+			for i := range c.ub {
+				c.ub[i] = math.MaxInt64
+			}
+		}
+		if ub >= 0 {
+			c.ub[a] = ub
+		}
+	}
+	return c
+}
+
 // solve finds the plan with the best objective: branch and bound over which candidate intents
-// are used, each node's bound a min-cost flow in which a free arc's fixed cost is spread over its
-// largest possible size (the convex envelope, a lower bound) and minimum sizes and venue counts
-// are relaxed. A node whose flow violates a minimum, a count or carries an undercharged fixed cost
-// branches on that arc (closed, or open with its minimum and full fixed cost).
+// are used. A node's bound is a min-cost flow in which a free arc's fixed cost is spread over its
+// largest size (the convex envelope, a lower bound) and minimum sizes and venue counts are
+// relaxed; when that flow breaks a venue's notional cap, the bound is instead the exact linear
+// programme with the caps (solved in rationals), so it is still a true lower bound of every plan
+// below the node. A node whose solution violates a minimum or a count, carries an undercharged
+// fixed cost or a fractional amount branches on that arc (closed or open; or the amount's floor
+// or ceiling). The branches partition the plans, so when the search ends within its budget the
+// plan is optimal: proven.
 func solve(p *flowProblem, budget int) flowSolution {
 	if budget <= 0 {
-		budget = min(DefaultSearchNodes, max(1, searchWork/max(1, len(p.arcs))))
+		budget = min(DefaultSearchNodes, max(minSearchNodes, searchWork/max(1, len(p.arcs))))
 	}
 	s := &bnb{p: p, budget: budget, g: &graph{}, env: make([]int64, len(p.arcs))}
 	for a, arc := range p.arcs {
@@ -155,7 +226,7 @@ func solve(p *flowProblem, budget int) flowSolution {
 			s.env[a] = mulDiv(arc.fixed, rateScale, arc.hi)
 		}
 	}
-	s.best = flowSolution{flow: make([]int64, len(p.arcs)), proven: true}
+	s.best = flowSolution{flow: make([]int64, len(p.arcs))}
 	s.best.obj = p.evaluate(s.best.flow)
 	states := make([]int8, len(p.arcs))
 	for a, arc := range p.arcs {
@@ -163,14 +234,9 @@ func solve(p *flowProblem, budget int) flowSolution {
 			states[a] = arcClosed
 		}
 	}
-	s.node(states)
-	s.best.nodes = s.nodes
-	if s.nodes > s.budget {
-		s.best.proven = false
-	}
-	if s.trimmed {
-		s.best.proven = false
-	}
+	s.node(bounds{states: states})
+	s.best.nodes, s.best.lps = s.nodes, s.lps
+	s.best.proven = s.nodes <= s.budget
 	s.best.gap = new(big.Int)
 	if !s.best.proven {
 		s.best.gap = nil
@@ -182,27 +248,25 @@ func solve(p *flowProblem, budget int) flowSolution {
 }
 
 type bnb struct {
-	// hiCap, when set, narrows arcs' largest sizes during a dive (see node).
-	hiCap   []int64
-	env     []int64    // per arc: its fixed cost spread over its largest size, per unit (floor)
-	root    *objective // the root relaxation's bound: no plan is better
-	g       *graph
-	p       *flowProblem
-	budget  int
-	nodes   int
-	best    flowSolution
-	trimmed bool
+	env    []int64    // per arc: its fixed cost spread over its largest size, per unit (floor)
+	root   *objective // the root's network bound, when it is one (for the gap)
+	g      *graph
+	p      *flowProblem
+	budget int
+	nodes  int
+	best   flowSolution
+	lps    int
 }
 
-func (s *bnb) node(states []int8) {
+func (s *bnb) node(nb bounds) {
 	s.nodes++
 	if s.nodes > s.budget {
 		return
 	}
 	p := s.p
-	// Open arcs must fit the venue counts and values on their own.
+	// Open arcs must fit the venue counts on their own.
 	count := make([]int, len(p.maxCount))
-	for a, st := range states {
+	for a, st := range nb.states {
 		if st == arcOpen {
 			count[p.arcs[a].venue]++
 		}
@@ -212,26 +276,40 @@ func (s *bnb) node(states []int8) {
 			return
 		}
 	}
-	flow, bound, ok := s.relax(states)
-	if s.root == nil && ok {
-		s.root = &bound
-	}
-	if !ok || !bound.better(s.best.obj) {
+	flow, bound, ok := s.relax(&nb)
+	if !ok {
 		return
 	}
-	// Find what keeps the relaxed flow from being a plan of equal cost.
-	branch := -1
-	gap := false
-	count = make([]int, len(p.maxCount))
-	value := make([]int64, len(p.maxValue))
+	if s.nodes == 1 {
+		s.root = &bound
+	}
+	if p.overNotional(flow) {
+		// The network bound ignores the notional caps and its flow breaks one: solve the node's
+		// linear programme with them instead.
+		var frac int
+		flow, frac, bound, ok = s.lpRelax(&nb)
+		if !ok || !bound.better(s.best.obj) {
+			return
+		}
+		if frac >= 0 {
+			s.branchFraction(&nb, flow, frac)
+			return
+		}
+	} else if !bound.better(s.best.obj) {
+		return
+	}
+	// Find what keeps the relaxed flow from being a plan of equal cost: an amount below its
+	// minimum, a venue over its count, or a fixed cost the envelope undercharged.
+	branch, under := -1, -1
+	count = count[:0]
+	count = append(count, make([]int, len(p.maxCount))...)
 	for a, x := range flow {
-		if x > 0 || states[a] == arcOpen {
+		if x > 0 || nb.states[a] == arcOpen {
 			count[p.arcs[a].venue]++
-			value[p.arcs[a].venue] += x
 		}
 	}
 	for a, x := range flow {
-		if states[a] != arcFree || x == 0 {
+		if nb.states[a] != arcFree || x == 0 {
 			continue
 		}
 		arc := p.arcs[a]
@@ -242,116 +320,66 @@ func (s *bnb) node(states []int8) {
 		if count[arc.venue] > p.maxCount[arc.venue] && branch < 0 {
 			branch = a
 		}
-		if arc.fixed > 0 && x < arc.hi {
-			gap = true
-			if branch < 0 {
-				branch = a
-			}
+		if arc.fixed > 0 && (under < 0 || (x < nb.hi(p, a) && flow[under] >= nb.hi(p, under))) {
+			under = a
 		}
 	}
-	if p.feasible(flow) {
-		if obj := p.evaluate(flow); obj.better(s.best.obj) {
+	if branch < 0 {
+		if !p.feasible(flow) {
+			return // cannot happen: a flow within every cap breaks a minimum or a count
+		}
+		obj := p.evaluate(flow)
+		if obj.better(s.best.obj) {
 			s.best.flow, s.best.obj = flow, obj
 		}
-		if !gap {
-			return
+		if obj.val.Cmp(bound.val) <= 0 || under < 0 {
+			return // the bound is met: nothing below this node is better
 		}
+		branch = under
 	} else if r := p.repair(flow); r != nil {
 		// Not a plan yet; a repaired copy is one, and a good incumbent early keeps the search short.
 		if obj := p.evaluate(r); obj.better(s.best.obj) {
 			s.best.flow, s.best.obj = r, obj
 		}
 	}
-	if !p.feasible(flow) && branch < 0 {
-		// Only a venue's notional cap is broken (the repair above already tried trimming it).
-		// Branch on the venue's dearest free intent, so that plans routing around it are
-		// explored too; once all of the venue's intents are decided, the trimmed plan is the
-		// best this node offers and it is not proven optimal.
-		branch = p.notionalBranch(flow, states)
-		if branch < 0 {
-			s.trimmed = true
-			s.dive(flow, states)
-			return
-		}
-	}
-	if branch < 0 {
-		return
-	}
 	// Open first: it keeps the relaxation's choice, so good plans are found early.
-	open := append([]int8(nil), states...)
-	open[branch] = arcOpen
-	s.node(open)
-	closed := append([]int8(nil), states...)
-	closed[branch] = arcClosed
-	s.node(closed)
+	s.node(nb.with(branch, arcOpen, -1, -1))
+	s.node(nb.with(branch, arcClosed, -1, -1))
 }
 
-// dive looks for better plans below a node where only a notional cap is broken and every intent
-// of the venue is decided: for each of the venue's intents in turn, it shrinks that one by the
-// overflow (or drops it) and searches again, so that the demand left open is routed through other
-// venues and sources at least cost. Each dive narrows the space (they are not a partition), so
-// what they find are plans, not a proof.
-func (s *bnb) dive(flow []int64, states []int8) {
+// branchFraction branches where the linear programme left arc a a fractional amount (flow holds
+// its floor): a free arc is branched used or unused, an open one on its amount (at most the
+// floor, or at least the ceiling). A floored copy, repaired, may improve the incumbent.
+func (s *bnb) branchFraction(nb *bounds, flow []int64, a int) {
 	p := s.p
-	value := make([]int64, len(p.maxValue))
-	for a, x := range flow {
-		value[p.arcs[a].venue] += x
-	}
-	v := -1
-	for i := range value {
-		if value[i] > p.maxValue[i] {
-			v = i
-			break
+	if r := p.repair(flow); r != nil {
+		if obj := p.evaluate(r); obj.better(s.best.obj) {
+			s.best.flow, s.best.obj = r, obj
 		}
 	}
-	if v < 0 {
+	if nb.states[a] == arcFree {
+		s.node(nb.with(a, arcOpen, -1, -1))
+		s.node(nb.with(a, arcClosed, -1, -1))
 		return
 	}
-	over := value[v] - p.maxValue[v]
-	prev := s.hiCap
-	for a, x := range flow {
-		if x == 0 || p.arcs[a].venue != v || s.nodes > s.budget {
-			continue
-		}
-		hi := make([]int64, len(p.arcs))
-		for b, arc := range p.arcs {
-			hi[b] = arc.hi
-			if prev != nil {
-				hi[b] = min(hi[b], prev[b])
-			}
-		}
-		next := append([]int8(nil), states...)
-		if keep := x - over; keep >= p.arcs[a].lo && keep > 0 {
-			hi[a] = keep
-		} else if states[a] == arcOpen {
-			continue // an open intent cannot go below its minimum
-		} else {
-			next[a] = arcClosed
-		}
-		s.hiCap = hi
-		s.node(next)
+	if flow[a] >= nb.lo(p, a) {
+		s.node(nb.with(a, arcOpen, -1, flow[a]))
 	}
-	s.hiCap = prev
+	s.node(nb.with(a, arcOpen, flow[a]+1, -1))
 }
 
-// notionalBranch picks, in a venue over its notional cap, the free arc with flow and the highest
-// unit cost; -1 if there is none.
-func (p *flowProblem) notionalBranch(flow []int64, states []int8) int {
+// overNotional reports whether a flow puts a venue over its notional cap.
+func (p *flowProblem) overNotional(flow []int64) bool {
 	value := make([]int64, len(p.maxValue))
 	for a, x := range flow {
 		value[p.arcs[a].venue] += x
 	}
-	best := -1
-	for a, x := range flow {
-		v := p.arcs[a].venue
-		if x == 0 || states[a] != arcFree || value[v] <= p.maxValue[v] {
-			continue
-		}
-		if best < 0 || p.arcs[a].rate > p.arcs[best].rate {
-			best = a
+	for v := range value {
+		if value[v] > p.maxValue[v] {
+			return true
 		}
 	}
-	return best
+	return false
 }
 
 // repair turns a relaxed flow into a plan: intents below their minimum are dropped, a venue over
@@ -425,11 +453,237 @@ func (p *flowProblem) trim(flow []int64) []int64 {
 	return f
 }
 
-// relax solves the node's relaxation: a min-cost flow by successive shortest paths. It returns
-// the flow per arc (open arcs include their minimum), its bound, and false if the open arcs'
-// minimums cannot all be met.
-func (s *bnb) relax(states []int8) ([]int64, objective, bool) {
+// lpRelax solves the node's relaxation with the venue notional caps as a linear programme in
+// exact rationals: variables are the amounts of the arcs that are not closed (free arcs priced
+// with their fixed-cost envelope), constraints the supplies, demands, notional caps and sizes.
+// It returns the flow (floored), the first arc whose amount is fractional (-1 if none), the
+// bound (the programme's value rounded up: plans are integral) and false if infeasible.
+func (s *bnb) lpRelax(nb *bounds) ([]int64, int, objective, bool) {
+	s.lps++
 	p := s.p
+	nS, nD, nV := len(p.supply), len(p.demand), len(p.maxValue)
+	rhs := make([]int64, nS+nD+nV)
+	copy(rhs, p.supply)
+	copy(rhs[nS:], p.demand)
+	copy(rhs[nS+nD:], p.maxValue)
+	var vars []int // arc per LP variable
+	var width []int64
+	base := make([]int64, len(p.arcs))
+	constant := new(big.Int)
+	var tmp big.Int
+	var fixedOpen int64
+	for a, arc := range p.arcs {
+		if nb.states[a] == arcClosed {
+			continue
+		}
+		l, h := nb.lo(p, a), nb.hi(p, a)
+		if l > h {
+			return nil, 0, objective{}, false
+		}
+		base[a] = l
+		rhs[arc.src] -= l
+		rhs[nS+arc.dst] -= l
+		rhs[nS+nD+arc.venue] -= l
+		tmp.SetInt64(arc.rate - tierWeight(p.tier[arc.dst]))
+		tmp.Mul(&tmp, big.NewInt(l))
+		constant.Add(constant, &tmp)
+		if nb.states[a] == arcOpen {
+			fixedOpen += arc.fixed
+		}
+		if h > l {
+			vars = append(vars, a)
+			width = append(width, h-l)
+		}
+	}
+	for _, r := range rhs {
+		if r < 0 {
+			return nil, 0, objective{}, false
+		}
+	}
+	tmp.SetInt64(fixedOpen)
+	tmp.Mul(&tmp, big.NewInt(rateScale))
+	constant.Add(constant, &tmp)
+	lp := &linearProgram{n: len(vars)}
+	for k, a := range vars {
+		arc := p.arcs[a]
+		c := arc.rate - tierWeight(p.tier[arc.dst])
+		if nb.states[a] == arcFree {
+			c += s.env[a]
+		}
+		lp.cost = append(lp.cost, c)
+		_ = k
+	}
+	rowOf := func(r int) []int {
+		var cols []int
+		for k, a := range vars {
+			arc := p.arcs[a]
+			if (r < nS && arc.src == r) || (r >= nS && r < nS+nD && arc.dst == r-nS) || (r >= nS+nD && arc.venue == r-nS-nD) {
+				cols = append(cols, k)
+			}
+		}
+		return cols
+	}
+	for r, b := range rhs {
+		if cols := rowOf(r); len(cols) > 0 {
+			lp.rows = append(lp.rows, cols)
+			lp.rhs = append(lp.rhs, b)
+		}
+	}
+	for k, a := range vars {
+		arc := p.arcs[a]
+		if width[k] < min(rhs[arc.src], rhs[nS+arc.dst], rhs[nS+nD+arc.venue]) {
+			lp.rows = append(lp.rows, []int{k})
+			lp.rhs = append(lp.rhs, width[k])
+		}
+	}
+	y, val := lp.minimize()
+	flow := base
+	frac := -1
+	bound := objective{cost: new(big.Int)}
+	for k, a := range vars {
+		q, m := new(big.Int).QuoRem(y[k].Num(), y[k].Denom(), new(big.Int))
+		flow[a] += q.Int64()
+		if m.Sign() != 0 && frac < 0 {
+			frac = a
+		}
+	}
+	// bound.val = ⌈constant + val⌉
+	v := new(big.Rat).Add(val, new(big.Rat).SetInt(constant))
+	bound.val = roundRat(v, true)
+	if v.Sign() < 0 {
+		// roundRat truncates toward zero: for a negative value that is the ceiling already.
+		bound.val = new(big.Int).Quo(v.Num(), v.Denom())
+	}
+	return flow, frac, bound, true
+}
+
+// linearProgram is min cost·y subject to, per row, the sum of y over the row's columns at most
+// rhs, and y ≥ 0, with integer data and rhs ≥ 0 (so the slack basis is feasible). It is small
+// (a node's arcs), so a dense simplex in exact rationals with Bland's rule, which cannot cycle,
+// is fast enough and never wrong.
+type linearProgram struct {
+	n    int
+	cost []int64
+	rows [][]int
+	rhs  []int64
+}
+
+// minimize returns an optimal y and its value. Every y is bounded by its source's row, so an
+// optimum exists.
+func (lp *linearProgram) minimize() ([]*big.Rat, *big.Rat) {
+	m, n := len(lp.rows), lp.n
+	cols := n + m
+	t := make([][]*big.Rat, m) // constraint rows over structural and slack columns
+	b := make([]*big.Rat, m)
+	basis := make([]int, m)
+	for r, row := range lp.rows {
+		t[r] = make([]*big.Rat, cols)
+		for _, c := range row {
+			t[r][c] = big.NewRat(1, 1)
+		}
+		t[r][n+r] = big.NewRat(1, 1)
+		b[r] = new(big.Rat).SetInt64(lp.rhs[r])
+		basis[r] = n + r
+	}
+	z := make([]*big.Rat, cols) // reduced costs
+	for c := 0; c < n; c++ {
+		if lp.cost[c] != 0 {
+			z[c] = new(big.Rat).SetInt64(lp.cost[c])
+		}
+	}
+	nz := func(x *big.Rat) bool { return x != nil && x.Sign() != 0 }
+	var ratio, best, tmp big.Rat
+	for {
+		e := -1
+		for c := 0; c < cols; c++ {
+			if z[c] != nil && z[c].Sign() < 0 {
+				e = c
+				break
+			}
+		}
+		if e < 0 {
+			break
+		}
+		lv := -1
+		for r := 0; r < m; r++ {
+			if t[r][e] == nil || t[r][e].Sign() <= 0 {
+				continue
+			}
+			ratio.Quo(b[r], t[r][e])
+			if lv < 0 {
+				lv = r
+				best.Set(&ratio)
+				continue
+			}
+			if c := ratio.Cmp(&best); c < 0 || (c == 0 && basis[r] < basis[lv]) {
+				lv = r
+				best.Set(&ratio)
+			}
+		}
+		if lv < 0 {
+			break // unbounded: cannot happen with every column in a bounded row
+		}
+		// Pivot on (lv, e).
+		inv := new(big.Rat).Inv(t[lv][e])
+		for c := 0; c < cols; c++ {
+			if nz(t[lv][c]) {
+				t[lv][c].Mul(t[lv][c], inv)
+			}
+		}
+		b[lv].Mul(b[lv], inv)
+		elim := func(row []*big.Rat, rb *big.Rat) {
+			f := new(big.Rat).Set(row[e])
+			for c := 0; c < cols; c++ {
+				if !nz(t[lv][c]) {
+					continue
+				}
+				tmp.Mul(f, t[lv][c])
+				if row[c] == nil {
+					row[c] = new(big.Rat)
+				}
+				row[c].Sub(row[c], &tmp)
+			}
+			if rb != nil {
+				tmp.Mul(f, b[lv])
+				rb.Sub(rb, &tmp)
+			}
+		}
+		for r := 0; r < m; r++ {
+			if r != lv && nz(t[r][e]) {
+				elim(t[r], b[r])
+			}
+		}
+		if nz(z[e]) {
+			elim(z, nil)
+		}
+		basis[lv] = e
+	}
+	y := make([]*big.Rat, n)
+	for c := range y {
+		y[c] = new(big.Rat)
+	}
+	for r, c := range basis {
+		if c < n {
+			y[c].Set(b[r])
+		}
+	}
+	val := new(big.Rat)
+	for c := 0; c < n; c++ {
+		if lp.cost[c] != 0 && y[c].Sign() != 0 {
+			tmp.SetInt64(lp.cost[c])
+			tmp.Mul(&tmp, y[c])
+			val.Add(val, &tmp)
+		}
+	}
+	return y, val
+}
+
+// relax solves the node's network relaxation: a min-cost flow by successive shortest paths,
+// without the venue caps. It returns the flow per arc (open arcs include their least size), its
+// bound, and false if the open arcs' least sizes cannot all be met.
+func (s *bnb) relax(nb *bounds) ([]int64, objective, bool) {
+	p := s.p
+	states := nb.states
 	nS, nD := len(p.supply), len(p.demand)
 	g := s.g.reset(2 + nS + nD)
 	const src, snk = 0, 1
@@ -447,9 +701,10 @@ func (s *bnb) relax(states []int8) ([]int64, objective, bool) {
 			continue
 		}
 		arc := p.arcs[a]
-		base[a] = arc.lo
-		supply[arc.src] -= arc.lo
-		demand[arc.dst] -= arc.lo
+		l := nb.lo(p, a)
+		base[a] = l
+		supply[arc.src] -= l
+		demand[arc.dst] -= l
 		fixedOpen += arc.fixed
 	}
 	// Parallel arcs of one (source, sink) pair, one per venue, come one after another. In the
@@ -482,21 +737,15 @@ func (s *bnb) relax(states []int8) ([]int64, objective, bool) {
 		need := min(supply[arc0.src], demand[arc0.dst])
 		var covered int64
 		for _, a := range group {
-			arc := p.arcs[a]
-			capacity := arc.hi
-			if s.hiCap != nil {
-				capacity = min(capacity, s.hiCap[a])
+			capacity := nb.hi(p, a) - base[a]
+			if capacity < 0 {
+				return nil, objective{}, false
 			}
-			if states[a] == arcOpen {
-				capacity -= arc.lo
-				if capacity < 0 {
-					return nil, objective{}, false
-				}
-			} else if covered >= need {
+			if states[a] != arcOpen && covered >= need {
 				continue
 			}
 			covered += capacity
-			edgeOf[a] = g.add(2+arc.src, 2+nS+arc.dst, capacity, unit(a))
+			edgeOf[a] = g.add(2+p.arcs[a].src, 2+nS+p.arcs[a].dst, capacity, unit(a))
 		}
 		start = end
 	}
@@ -513,7 +762,7 @@ func (s *bnb) relax(states []int8) ([]int64, objective, bool) {
 		g.add(2+nS+j, snk, v, -tierWeight(p.tier[j]))
 	}
 	g.minCostFlow(src, snk, nS)
-	flow := make([]int64, len(p.arcs))
+	flow := base
 	var tmp big.Int
 	for a := range p.arcs {
 		x := base[a]
@@ -537,10 +786,10 @@ func (s *bnb) relax(states []int8) ([]int64, objective, bool) {
 	tmp.SetInt64(fixedOpen)
 	tmp.Mul(&tmp, big.NewInt(rateScale))
 	bound.cost.Add(bound.cost, &tmp)
+	bound.setVal()
 	return flow, bound, true
 }
 
-// mulDiv is floor(a*b/c) for non-negative a, b and positive c, through a 128-bit product;
 // a result beyond int64 saturates (it then marks an arc too dear to matter).
 func mulDiv(a, b, c int64) int64 {
 	hi, lo := bits.Mul64(uint64(a), uint64(b))
