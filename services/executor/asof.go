@@ -106,7 +106,7 @@ func (e *Executor) recordedThrough(ctx context.Context, account string, chainID,
 			}
 		}
 		// The withdrawal: its tx hash is recorded, or the venue may know it already.
-		if dst := rec.leg(legDst); dst != nil && dst.ChainID == chainID && dst.UntilBlock == 0 {
+		if dst := rec.leg(legDst); dst != nil && dst.ChainID == chainID && dst.UntilBlock == 0 && rec.Withdraw.Block == 0 {
 			// A withdrawal the venue may have sent without our knowing its hash yet is covered by
 			// the transfer scan below, not by polling the venue (its history is expensive).
 			hash := rec.Withdraw.TxHash

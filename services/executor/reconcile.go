@@ -111,6 +111,23 @@ func (e *Executor) drive(ctx context.Context, s scope, l *Lease, fence uint64, i
 		if err := e.outbox(ctx, s.account, rec, v); err != nil {
 			return err
 		}
+		if rec.State == events.StateNeedsAttention {
+			next, more, err := e.observe(ctx, rec)
+			if err != nil {
+				e.restFor(id, e.cfg.Poll)
+				return err
+			}
+			if next != nil {
+				if _, err := e.record(ctx, s.account, rec, v, next, fence, e.log.With().Str("intent", id).Logger()); err != nil {
+					return err
+				}
+				continue
+			}
+			if more {
+				e.restFor(id, e.cfg.Poll)
+				return nil
+			}
+		}
 		if rec.State.Terminal() {
 			return e.retire(ctx, s.account, rec)
 		}

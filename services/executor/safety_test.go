@@ -16,6 +16,7 @@ import (
 
 	simchain "github.com/rebalancer-dev/rebalancer/internal/sim/chain"
 	"github.com/rebalancer-dev/rebalancer/pkg/events"
+	"github.com/rebalancer-dev/rebalancer/pkg/pending"
 )
 
 // syncBuffer collects log lines from many goroutines.
@@ -204,4 +205,42 @@ func TestExpiredBeforeDepositDropsLegs(t *testing.T) {
 	require.Equal(t, events.StateRejected, r.State)
 	require.Contains(t, r.FundsAt, "never left")
 	require.Empty(t, h.legs(it.ID), "nothing left the account: the legs go")
+}
+
+// TestLandingAfterEscalationIsStillRecorded escalates an intent whose withdrawal the venue holds
+// back, then lets the venue pay: the executor sends nothing more, but records the landing on the
+// destination leg so the ledger and asOf stay exact.
+func TestLandingAfterEscalationIsStillRecorded(t *testing.T) {
+	h := newHarness(t)
+	h.venue.lookupLag = 0
+	h.venue.holdPayouts.Store(true)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go h.watch(ctx, 30*time.Millisecond)
+	cfg := h.cfg
+	cfg.StepTimeout = map[events.State]time.Duration{events.StateWithdrawRequested: 300 * time.Millisecond}
+	h.start(cfg, nil)
+	it := h.intent(simchain.Base, "USDC", simchain.BSC, "USDT", 500)
+	h.publish(it)
+	r := h.waitTerminal([]string{it.ID}, 30*time.Second)[it.ID]
+	require.Equal(t, events.StateNeedsAttention, r.State)
+	require.Contains(t, r.FundsAt, "requested, not sent")
+
+	require.NoError(t, h.venue.releasePayouts(ctx))
+	require.Eventually(t, func() bool {
+		r, _, err := h.record(it.ID)
+		return err == nil && r.leg(legDst).UntilBlock != 0
+	}, 30*time.Second, 20*time.Millisecond, "the landing is recorded although the intent needs attention")
+	r, _, err := h.record(it.ID)
+	require.NoError(t, err)
+	require.Equal(t, events.StateNeedsAttention, r.State)
+	require.Equal(t, r.Withdraw.Block, r.leg(legDst).UntilBlock)
+	require.Equal(t, it.MinAmountOut.String(), r.leg(legDst).Amount.String())
+	require.Contains(t, r.FundsAt, "landed")
+	require.Equal(t, 1, h.venue.createdCount("withdraw", it.ID))
+	require.Eventually(t, func() bool {
+		v, err := pending.NewReader(h.rdb).Read(ctx, h.account.Hex(), nil)
+		return err == nil && v.Chains[simchain.BSC].AsOf >= r.Withdraw.Block
+	}, 20*time.Second, 20*time.Millisecond, "asOf passes the landing once it is recorded")
+	require.NoError(t, h.conservation(ctx))
 }

@@ -187,6 +187,7 @@ func (e *Executor) escalate(ctx context.Context, rec *Record, why string) (*Reco
 	}
 	n := rec.to(events.StateNeedsAttention)
 	n.FundsAt, n.Error = rec.fundsAt(st), why
+	n.Attempt = rec.Attempt // a venue call may have happened: observe keeps looking for it
 	return n, nil
 }
 
@@ -691,30 +692,13 @@ func (rec *Record) afterWithdrawal(w venue.Withdrawal) (*Record, error) {
 // account it carried, whose amount is the realized credit.
 func (e *Executor) stepLanding(ctx context.Context, rec *Record) (*Record, error) {
 	r := rec.Intent.Route
-	c := e.d.Chains[r.DstChain]
-	hash := common.HexToHash(rec.Withdraw.TxHash)
-	rcpt, err := c.Receipt(ctx, hash)
-	if errors.Is(err, chain.ErrNotFound) {
-		return nil, nil
-	}
-	if err != nil {
+	block, got, found, err := e.landing(ctx, rec)
+	if err != nil || !found {
 		return nil, err
 	}
-	block := rcpt.BlockNumber.Uint64()
-	dst, _ := e.cfg.route(rec.Intent.Venue, r.DstToken, r.DstChain)
-	ts, err := c.Transfers(ctx, chain.TransferFilter{FromBlock: block, ToBlock: block,
-		Tokens: []common.Address{common.HexToAddress(dst.TokenAddress)}, To: []common.Address{common.HexToAddress(rec.Intent.Account)}})
-	if err != nil {
-		return nil, err
-	}
-	got := new(big.Int)
-	for _, t := range ts {
-		if t.TxHash == hash {
-			got.Add(got, t.Amount)
-		}
-	}
-	if rcpt.Status != types.ReceiptStatusSuccessful || got.Sign() == 0 {
+	if got.Sign() == 0 {
 		n := rec.to(events.StateNeedsAttention)
+		n.Withdraw.Block = block // observed: the transaction is mined and carried nothing to us
 		n.FundsAt = rec.fundsAt(events.StateWithdrawSent)
 		n.Error = fmt.Sprintf("withdrawal tx %s in block %d carried no %s to %s", rec.Withdraw.TxHash, block, r.DstToken, rec.Intent.Account)
 		return n, nil
@@ -724,4 +708,109 @@ func (e *Executor) stepLanding(ctx context.Context, rec *Record) (*Record, error
 	l := n.leg(legDst)
 	l.Amount, l.UntilBlock = events.NewAmount(got), block
 	return n, nil
+}
+
+// landing looks the withdrawal transaction up on the destination chain: the block it is mined in
+// and what it transferred to the account (zero for a reverted transaction); found is false while it
+// is not mined.
+func (e *Executor) landing(ctx context.Context, rec *Record) (block uint64, got *big.Int, found bool, err error) {
+	r := rec.Intent.Route
+	c := e.d.Chains[r.DstChain]
+	hash := common.HexToHash(rec.Withdraw.TxHash)
+	rcpt, err := c.Receipt(ctx, hash)
+	if errors.Is(err, chain.ErrNotFound) {
+		return 0, nil, false, nil
+	}
+	if err != nil {
+		return 0, nil, false, err
+	}
+	block = rcpt.BlockNumber.Uint64()
+	got = new(big.Int)
+	if rcpt.Status != types.ReceiptStatusSuccessful {
+		return block, got, true, nil
+	}
+	dst, _ := e.cfg.route(rec.Intent.Venue, r.DstToken, r.DstChain)
+	ts, err := c.Transfers(ctx, chain.TransferFilter{FromBlock: block, ToBlock: block,
+		Tokens: []common.Address{common.HexToAddress(dst.TokenAddress)}, To: []common.Address{common.HexToAddress(rec.Intent.Account)}})
+	if err != nil {
+		return 0, nil, false, err
+	}
+	for _, t := range ts {
+		if t.TxHash == hash {
+			got.Add(got, t.Amount)
+		}
+	}
+	return block, got, true, nil
+}
+
+// observe keeps the ledger true for an intent that needs attention: no side effect runs, but a
+// deposit that gets mined or a withdrawal that lands is still recorded on its leg, so readers and
+// asOf stay exact. It returns the record to write (nil when nothing changed) and whether anything
+// is still to be observed.
+func (e *Executor) observe(ctx context.Context, rec *Record) (*Record, bool, error) {
+	r := rec.Intent.Route
+	n := rec.clone()
+	changed, waiting := false, false
+	if src := n.leg(legSrc); src != nil && src.UntilBlock == 0 {
+		txr, ok, err := (&txStore{rdb: e.d.Redis, account: accountOf(rec)}).LoadTx(ctx, rec.depositStepKey())
+		if err != nil {
+			return nil, true, err
+		}
+		if ok {
+			rcpt, err := e.d.Chains[r.SrcChain].Receipt(ctx, txr.Hash)
+			switch {
+			case errors.Is(err, chain.ErrNotFound):
+				waiting = true
+			case err != nil:
+				return nil, true, err
+			case rcpt.Status == types.ReceiptStatusSuccessful:
+				src.UntilBlock, n.Deposit.Block, n.Deposit.TxHash = rcpt.BlockNumber.Uint64(), rcpt.BlockNumber.Uint64(), txr.Hash.Hex()
+				changed = true
+			default:
+				// Reverted: nothing left the account, and nothing can arrive.
+				n.Legs, n.Deposit.TxHash = nil, txr.Hash.Hex()
+				n.Error += "; deposit reverted: nothing left the account"
+				return n, false, nil
+			}
+		}
+	}
+	if dst := n.leg(legDst); dst != nil && dst.UntilBlock == 0 && n.Withdraw.Block == 0 {
+		if n.Withdraw.TxHash == "" && rec.mayHaveWithdrawn() {
+			w, err := e.d.Venues[rec.Intent.Venue].FindWithdrawal(ctx, rec.Intent.ID, stepWithdraw)
+			switch {
+			case errors.Is(err, venue.ErrNotFound):
+				waiting = true
+			case err != nil:
+				return nil, true, err
+			case w.TxHash != "":
+				n.Withdraw.TxHash, n.Withdraw.ClientID = w.TxHash, w.ClientID
+				changed = true
+			case w.Status != venue.WithdrawalFailed:
+				waiting = true
+			}
+		}
+		if n.Withdraw.TxHash != "" {
+			block, got, found, err := e.landing(ctx, n)
+			switch {
+			case err != nil:
+				return nil, true, err
+			case !found:
+				waiting = true
+			default:
+				n.Withdraw.Block, n.Withdraw.Landed = block, events.NewAmount(got)
+				if got.Sign() > 0 {
+					dst.Amount, dst.UntilBlock = events.NewAmount(got), block
+				}
+				changed = true
+			}
+		}
+	}
+	if !changed {
+		return nil, waiting, nil
+	}
+	n.FundsAt = rec.FundsAt
+	if n.Withdraw.Block != 0 && n.Withdraw.Landed.Sign() > 0 {
+		n.FundsAt = fmt.Sprintf("chain %d: %s landed in block %d", r.DstChain, r.DstToken, n.Withdraw.Block)
+	}
+	return n, waiting, nil
 }

@@ -53,6 +53,8 @@ type testVenue struct {
 	lookupLag time.Duration
 	// holdDeposits keeps deposits uncredited, as a venue stuck on its confirmations.
 	holdDeposits atomic.Bool
+	// holdPayouts accepts withdrawals without paying them until releasePayouts.
+	holdPayouts atomic.Bool
 }
 
 func newTestVenue(chains map[uint64]*simchain.Chain, clients map[uint64]*chain.Client, routes []venue.Route, seed uint64) *testVenue {
@@ -283,6 +285,9 @@ func (v *testVenue) Withdraw(ctx context.Context, req venue.WithdrawRequest) (ve
 		v.createdAt["withdraw:"+id] = time.Now()
 	}
 	v.mu.Unlock()
+	if v.holdPayouts.Load() {
+		return w, nil
+	}
 	// Pay out on chain (outside the lock: mining takes a moment).
 	rcpt, err := v.chains[req.Route.ChainID].Transfer(ctx, v.hot, req.Route.Token, common.HexToAddress(req.Address), net)
 	v.mu.Lock()
@@ -310,6 +315,30 @@ func (v *testVenue) FindWithdrawal(ctx context.Context, intentID, step string) (
 		return venue.Withdrawal{}, venue.ErrNotFound
 	}
 	return w, nil
+}
+
+// releasePayouts pays every withdrawal held back.
+func (v *testVenue) releasePayouts(ctx context.Context) error {
+	v.holdPayouts.Store(false)
+	v.mu.Lock()
+	var held []venue.Withdrawal
+	for _, w := range v.withdrawals {
+		if w.Status == venue.WithdrawalPending {
+			held = append(held, w)
+		}
+	}
+	v.mu.Unlock()
+	for _, w := range held {
+		rcpt, err := v.chains[w.Route.ChainID].Transfer(ctx, v.hot, w.Route.Token, common.HexToAddress(w.Address), w.Amount.Units)
+		if err != nil {
+			return err
+		}
+		v.mu.Lock()
+		w.Status, w.TxHash = venue.WithdrawalCompleted, rcpt.TxHash.Hex()
+		v.withdrawals[w.ClientID] = w
+		v.mu.Unlock()
+	}
+	return nil
 }
 
 func (v *testVenue) createdCount(kind, intentID string) int {
