@@ -317,7 +317,7 @@ func (c *consumer) process(jm jetstream.Msg) {
 		cancel()
 		out = classify(err, msg.NumDelivered, c.spec.MaxDeliver, c.spec.Backoff)
 		if err != nil {
-			c.logDelivery(zerolog.WarnLevel, msg, err).Str("outcome", out.String()).Dur("delay", out.delay).Msg("handler failed")
+			c.logDelivery(failureLevel(err, msg.NumDelivered), msg, err).Str("outcome", out.String()).Dur("delay", out.delay).Msg("handler failed")
 		}
 	}
 	c.settle(jm, msg, class, out)
@@ -349,6 +349,21 @@ func (c *consumer) settle(jm jetstream.Msg, msg Message, class string, out outco
 		// The server will redeliver after AckWait; handlers are idempotent.
 		c.logDelivery(zerolog.WarnLevel, msg, err).Str("outcome", out.String()).Msg("settle failed")
 	}
+}
+
+// failureLevel keeps expected waits out of the warnings: a handler asking for a retry (Retry) is
+// waiting for something to happen, which is normal, so it logs at debug, and at warn only at the
+// 10th, 100th, 1000th... delivery, when the wait has become worth a look. Every other failure warns.
+func failureLevel(err error, delivered uint64) zerolog.Level {
+	if !errors.Is(err, ErrRetry) {
+		return zerolog.WarnLevel
+	}
+	for n := uint64(10); n <= delivered; n *= 10 {
+		if delivered == n {
+			return zerolog.WarnLevel
+		}
+	}
+	return zerolog.DebugLevel
 }
 
 func (c *consumer) logDelivery(level zerolog.Level, msg Message, err error) *zerolog.Event {

@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/rs/zerolog"
 	"github.com/stretchr/testify/require"
 
 	"github.com/rebalancer-dev/rebalancer/pkg/events"
@@ -115,4 +116,12 @@ func TestDeadLetterOfRejectsOrdinaryMessages(t *testing.T) {
 			require.ErrorIs(t, err, ErrNotDeadLetter)
 		})
 	}
+}
+
+func TestFailureLevel(t *testing.T) {
+	require.Equal(t, zerolog.WarnLevel, failureLevel(errors.New("boom"), 1), "an unexpected failure warns")
+	require.Equal(t, zerolog.DebugLevel, failureLevel(Retry(errors.New("waiting"), 0), 3), "a requested retry is a wait")
+	require.Equal(t, zerolog.WarnLevel, failureLevel(Retry(errors.New("waiting"), 0), 10))
+	require.Equal(t, zerolog.DebugLevel, failureLevel(Retry(errors.New("waiting"), 0), 11))
+	require.Equal(t, zerolog.WarnLevel, failureLevel(Retry(errors.New("waiting"), 0), 100))
 }

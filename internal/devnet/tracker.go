@@ -40,6 +40,7 @@ type intentView struct {
 	updated time.Time
 	err     string
 	legs    []events.Leg
+	decided time.Time
 }
 
 // NewTracker returns an empty tracker for cfg.
@@ -98,7 +99,7 @@ func (t *Tracker) apply(m bus.Message) {
 	case *events.RebalanceIntent:
 		if _, ok := t.intents[ev.ID]; !ok {
 			t.order = append(t.order, ev.ID)
-			t.intents[ev.ID] = &intentView{intent: ev, state: "decided", updated: m.Time}
+			t.intents[ev.ID] = &intentView{intent: ev, state: "decided", updated: m.Time, decided: m.Time}
 		}
 	case *events.ExecutionUpdate:
 		iv, ok := t.intents[ev.IntentID]
@@ -118,12 +119,6 @@ func (t *Tracker) apply(m bus.Message) {
 					}
 					t.fees[ev.Venue][k].Add(t.fees[ev.Venue][k], f.Amount.Big())
 				}
-			}
-			r := iv.intent.Route
-			dst := pairKey(r.DstChain, r.DstToken)
-			if since, ok := t.belowAt[dst]; ok {
-				route := fmt.Sprintf("%s %d/%s→%d/%s", iv.intent.Venue, r.SrcChain, r.SrcToken, r.DstChain, r.DstToken)
-				t.refills[route] = append(t.refills[route], m.Time.Sub(since))
 			}
 		}
 	}
@@ -150,8 +145,29 @@ func (t *Tracker) sampleBelow(at time.Time) {
 		case !isBelow && was:
 			t.below[k] += at.Sub(since)
 			delete(t.belowAt, k)
+			// The refill landed: credit it to the newest intent into this pair decided while it
+			// was low (an intent decided before the drop did not answer it).
+			if route, ok := t.refillRoute(tg.Chain, tg.Token, since); ok {
+				t.refills[route] = append(t.refills[route], at.Sub(since))
+			}
 		}
 	}
+}
+
+// refillRoute names the route of the newest intent into (chain, token) decided at or after since.
+func (t *Tracker) refillRoute(chain uint64, token string, since time.Time) (string, bool) {
+	for i := len(t.order) - 1; i >= 0; i-- {
+		iv := t.intents[t.order[i]]
+		r := iv.intent.Route
+		if r.DstChain != chain || r.DstToken != token {
+			continue
+		}
+		if iv.decided.Before(since) {
+			return "", false
+		}
+		return fmt.Sprintf("%s %d/%s→%d/%s", iv.intent.Venue, r.SrcChain, r.SrcToken, r.DstChain, r.DstToken), true
+	}
+	return "", false
 }
 
 // Counts says how many intents were emitted and how many are in each state.

@@ -46,6 +46,11 @@ type ExecutorSection struct {
 		BaseURL string `yaml:"baseURL"`
 		// Network is "mainnet" or "testnet": required, never inferred from the URL.
 		Network string `yaml:"network"`
+		// Bridge2 overrides the network's Bridge2 contract on Arbitrum (devnets, forks).
+		Bridge2 string `yaml:"bridge2"`
+		// CoreDepositWallet on HyperEVM, where HyperEVM USDC enters HyperCore; without it that
+		// gateway is not used.
+		CoreDepositWallet string `yaml:"coreDepositWallet"`
 	} `yaml:"hyperliquid"`
 }
 
@@ -213,6 +218,12 @@ func BuildVenues(ctx context.Context, cfg *config.Config, sec ExecutorSection, d
 		vc := hyperliquid.VenueConfig{Store: RedisPrepared{R: d.Redis, Prefix: prefix + "prepared:"}}
 		if arb, ok := cfg.TokenOn("USDC", 42161); ok {
 			vc.ArbitrumUSDC = commonAddress(arb.Address)
+		}
+		if sec.Hyperliquid.Bridge2 != "" {
+			vc.Bridge2 = commonAddress(sec.Hyperliquid.Bridge2)
+		}
+		if sec.Hyperliquid.CoreDepositWallet != "" {
+			vc.CoreDepositWallet = commonAddress(sec.Hyperliquid.CoreDepositWallet)
 		}
 		v, err := hyperliquid.NewVenue(c, vc)
 		if err != nil {

@@ -45,7 +45,11 @@ func RunWatcher(ctx context.Context, cfg *config.Config, o Options, d WatcherDep
 	for id, c := range d.Chains {
 		readers[id] = balancewatcher.ChainClient{C: c}
 	}
-	w, err := balancewatcher.New(WatcherConfig(cfg), balancewatcher.Deps{
+	wc := WatcherConfig(cfg)
+	for _, v := range d.Venues {
+		wc.Venues = append(wc.Venues, v.Venue())
+	}
+	w, err := balancewatcher.New(wc, balancewatcher.Deps{
 		Chains:  readers,
 		Venues:  d.Venues,
 		Stream:  balancewatcher.BusStream{B: d.Bus},
