@@ -2,6 +2,7 @@ package executor
 
 import (
 	"context"
+	"math/big"
 	"strconv"
 	"sync"
 	"time"
@@ -29,6 +30,8 @@ type Bus interface {
 type Chain interface {
 	Receipt(ctx context.Context, hash common.Hash) (*types.Receipt, error)
 	Transfers(ctx context.Context, f chain.TransferFilter) ([]chain.Transfer, error)
+	HeadNumber(ctx context.Context) (uint64, error)
+	BalanceOf(ctx context.Context, block uint64, token, account common.Address) (*big.Int, error)
 }
 
 // Sender signs with write-ahead and broadcasts (*chain.Sender).

@@ -34,13 +34,20 @@
 //     first and resubmits only when the venue has said "absent" for longer than ResubmitLag
 //     (Binance does not de-duplicate withdrawOrderId, and accepts a filled order's client id
 //     again);
-//   - before the irreversible deposit, a preflight reads the venue fresh: deposits and withdrawals
-//     enabled on the networks, token contracts as configured, a quote that is feasible, at least
-//     minAmountOut and within maxFee, and the intent's deadline. A failure there is a wait.
+//   - before the irreversible deposit, a preflight reads fresh: deposits and withdrawals enabled on
+//     the networks, token contracts as configured, the account's balance on the source chain, a
+//     quote that is feasible (the venue's minimums and withdrawal limits), at least minAmountOut
+//     and within maxFee, and the intent's deadline. A failure there is a wait; the order's price
+//     bound is minAmountOut plus the withdrawal fee, read fresh.
+//
+// An intent that made no progress rests for Config.Poll before the venue is asked again: venue
+// lookups cost request weight (Binance's withdrawal history is heavy), and a tick is short.
 //
 // Every state has a deadline (Config.StepTimeout). Past it the intent escalates to
 // needs_attention with FundsAt saying where the funds are; its legs stay (funds in flight are
-// never forgotten). Only an intent whose deposit was never signed ends rejected with its legs
+// never forgotten), and while it waits for an operator the executor makes no side effect but keeps
+// recording on its legs a deposit that gets mined or a withdrawal that lands, so the ledger and
+// asOf stay exact. Only an intent whose deposit was never signed ends rejected with its legs
 // dropped, since nothing left the account.
 //
 // # Ledger
@@ -72,7 +79,12 @@
 // are stored in Redis (so they survive restarts and reach every replica), re-read every 200 ms and
 // checked before every side effect; a replica that cannot read them treats every venue as halted.
 // DryRun decides and logs but writes and sends nothing. Logs carry intent ids, chains and tx
-// hashes, never key material.
+// hashes, never key material. Metrics (rebal_executor_*) count accepted and rejected intents,
+// recorded steps, escalations, side effects, held-back snapshots and step errors, and show the
+// leases held, the halted venues and asOf per chain; Ready answers /readyz.
+//
+// Not yet: Hyperliquid routes; re-verifying recorded blocks after a reorg (a snapshot's Reorg
+// marker is not acted on).
 //
 // # Redis keys
 //

@@ -136,6 +136,15 @@ func (e *Executor) fault(point string) error {
 	return nil
 }
 
+// Ready reports whether the executor can act: the control state (kill switch, pauses) has been
+// read recently. For /readyz.
+func (e *Executor) Ready() error {
+	if halted, why := e.control.Halted(""); halted && why == "control state unknown" {
+		return errors.New("executor: control state unknown (redis unreachable?)")
+	}
+	return nil
+}
+
 // resting reports whether the intent made no progress recently and should not be polled yet.
 func (e *Executor) resting(id string) bool {
 	e.restMu.Lock()

@@ -244,3 +244,20 @@ func TestLandingAfterEscalationIsStillRecorded(t *testing.T) {
 	}, 20*time.Second, 20*time.Millisecond, "asOf passes the landing once it is recorded")
 	require.NoError(t, h.conservation(ctx))
 }
+
+func TestPreflightWaitsForTheChainBalance(t *testing.T) {
+	h := newHarness(t)
+	cfg := h.cfg
+	cfg.MaxPerIntent = "100000000"
+	cfg.MaxPerDay = map[string]string{testVenueName: "100000000"}
+	h.start(cfg, nil)
+	it := h.intent(simchain.Base, "USDC", simchain.BSC, "USDT", 2*initialTokens) // more than the account holds
+	h.publish(it)
+	require.Eventually(t, func() bool {
+		r, _, err := h.record(it.ID)
+		return err == nil && r.State == events.StateWaiting && r.Wait == "insufficient_chain_balance"
+	}, 10*time.Second, 10*time.Millisecond)
+	_, signed, err := (&txStore{rdb: h.rdb, account: strings.ToLower(h.account.Hex())}).LoadTx(context.Background(), it.ID+":deposit")
+	require.NoError(t, err)
+	require.False(t, signed, "nothing is signed for funds the account does not have")
+}

@@ -442,6 +442,19 @@ func (e *Executor) preflight(ctx context.Context, v Venue, rec *Record) (string,
 	if !strings.EqualFold(src.TokenAddress, cfgSrc.TokenAddress) || !strings.EqualFold(dst.TokenAddress, cfgDst.TokenAddress) {
 		return "token_contract_mismatch", venue.Amount{}, nil
 	}
+	// The account must hold the amount on the source chain (the relayer may have spent it since).
+	c := e.d.Chains[r.SrcChain]
+	head, err := c.HeadNumber(ctx)
+	if err != nil {
+		return "", venue.Amount{}, fmt.Errorf("preflight: head: %w", err)
+	}
+	bal, err := c.BalanceOf(ctx, head, common.HexToAddress(cfgSrc.TokenAddress), common.HexToAddress(rec.Intent.Account))
+	if err != nil {
+		return "", venue.Amount{}, fmt.Errorf("preflight: balance: %w", err)
+	}
+	if bal.Cmp(rec.Intent.AmountIn.Big()) < 0 {
+		return "insufficient_chain_balance", venue.Amount{}, nil
+	}
 	q, err := v.Quote(ctx, rec.srcKey(), rec.dstKey(), venue.NewAmount(rec.Intent.AmountIn.Big(), r.SrcDecimals))
 	if err != nil {
 		return "", venue.Amount{}, fmt.Errorf("preflight: quote: %w", err)
