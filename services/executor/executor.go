@@ -36,6 +36,10 @@ type Executor struct {
 
 	restMu sync.Mutex
 	rest   map[string]time.Time // intent id → no venue or chain polling before
+
+	haltMu  sync.Mutex
+	halted  map[string]bool      // venue → seen halted
+	resumed map[string]time.Time // venue → when it was last seen resuming
 }
 
 // scope is one writer's domain: a (venue, account).
@@ -62,7 +66,8 @@ func New(cfg Config, d Deps) (*Executor, error) {
 		c.ReplicaID = "executor-" + hex.EncodeToString(b[:])
 	}
 	e := &Executor{cfg: c, d: d, log: d.Log.With().Str("service", "executor").Str("replica", c.ReplicaID).Logger(),
-		w: pending.NewWriter(d.Redis, pending.WithClock(d.Now)), leases: map[scope]*Lease{}, rest: map[string]time.Time{}, m: newMetrics(d.Metrics)}
+		w: pending.NewWriter(d.Redis, pending.WithClock(d.Now)), leases: map[scope]*Lease{}, rest: map[string]time.Time{}, m: newMetrics(d.Metrics),
+		halted: map[string]bool{}, resumed: map[string]time.Time{}}
 	e.control = newControl(d.Redis, d.Now, e.log)
 	for a := range c.accounts {
 		for v := range d.Venues {
@@ -143,6 +148,18 @@ func (e *Executor) Ready() error {
 		return errors.New("executor: control state unknown (redis unreachable?)")
 	}
 	return nil
+}
+
+// noteHalt records whether venue is halted now and returns when it last resumed (zero if never
+// seen halted by this process).
+func (e *Executor) noteHalt(venue string, halted bool) time.Time {
+	e.haltMu.Lock()
+	defer e.haltMu.Unlock()
+	if e.halted[venue] && !halted {
+		e.resumed[venue] = e.d.Now()
+	}
+	e.halted[venue] = halted
+	return e.resumed[venue]
 }
 
 // resting reports whether the intent made no progress recently and should not be polled yet.

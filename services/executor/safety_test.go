@@ -261,3 +261,27 @@ func TestPreflightWaitsForTheChainBalance(t *testing.T) {
 	require.NoError(t, err)
 	require.False(t, signed, "nothing is signed for funds the account does not have")
 }
+
+func TestNoTimeoutWhileKilled(t *testing.T) {
+	h := newHarness(t)
+	h.venue.holdDeposits.Store(true)
+	cfg := h.cfg
+	cfg.StepTimeout = map[events.State]time.Duration{events.StateDepositMined: 300 * time.Millisecond}
+	in := h.start(cfg, nil)
+	it := h.intent(simchain.Base, "USDC", simchain.BSC, "USDT", 500)
+	h.publish(it)
+	require.Eventually(t, func() bool {
+		r, _, err := h.record(it.ID)
+		return err == nil && r.State == events.StateDepositMined
+	}, 10*time.Second, 10*time.Millisecond)
+	h.control(events.VerbKill, events.ScopeAll)
+	require.Eventually(t, func() bool { halted, why := in.e.control.Halted(testVenueName); return halted && why == "all:kill" },
+		time.Second, 10*time.Millisecond)
+	require.Never(t, func() bool {
+		r, _, err := h.record(it.ID)
+		return err != nil || r.State != events.StateDepositMined
+	}, time.Second, 20*time.Millisecond, "an operator's kill does not strand the intent in needs_attention")
+	h.venue.holdDeposits.Store(false)
+	h.control(events.VerbUnkill, events.ScopeAll)
+	require.Equal(t, events.StateCompleted, h.waitTerminal([]string{it.ID}, 30*time.Second)[it.ID].State)
+}

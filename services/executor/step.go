@@ -82,7 +82,12 @@ var errDryRun = errors.New("dry-run")
 // nothing changed (wait and look again next tick).
 func (e *Executor) step(ctx context.Context, x *stepEnv, rec *Record) (*Record, error) {
 	now := e.d.Now()
-	if now.After(rec.Deadline) {
+	// A kill or a pause stops side effects, not the clock; but an intent must not be escalated
+	// because an operator held it: no timeout fires while its venue is halted, and after a resume
+	// every state gets a full window again.
+	halted, _ := e.control.Halted(x.s.venue)
+	resumed := e.noteHalt(x.s.venue, halted)
+	if now.After(rec.Deadline) && !halted && now.Sub(resumed) > e.cfg.timeout(stateOf(rec)) {
 		return e.escalate(ctx, rec, fmt.Sprintf("timed out in %s", stateOf(rec)))
 	}
 	next, err := e.binanceStep(ctx, x, rec)
