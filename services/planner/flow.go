@@ -147,7 +147,7 @@ const (
 // when known. A count, not a clock, bounds the search, so that replays decide the same.
 const (
 	DefaultSearchNodes = 64
-	minSearchNodes     = 16
+	minSearchNodes     = 1
 	searchWork         = 2048
 )
 

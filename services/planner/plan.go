@@ -451,18 +451,36 @@ func aggregateImbalances(pol *Policy, lo, hi []*big.Int, healthy []bool, rec *Re
 }
 
 // arc turns a quote into the solver's candidate in value units, or says why it is ruled out.
+// It runs once per candidate, so it works on the rationals' integer parts (cross products)
+// rather than normalising big.Rat results.
 func (pol *Policy) arc(s, t planNode, vp *venuePolicy, room int64, q Quote) (arcSpec, string) {
-	rate := new(big.Rat).Mul(q.Rate, big.NewRat(rateScale, 1))
-	a := arcSpec{rate: clampInt64(roundRat(rate, true)), fixed: pol.toValue(s.pol, q.Fixed, true)}
-	if q.Rate.Cmp(pol.feeBound) >= 0 {
-		return a, fmt.Sprintf("fee bound: proportional cost %s alone reaches the bound %s", ratPct(q.Rate), ratPct(pol.feeBound))
+	rn, rd := q.Rate.Num(), q.Rate.Denom()
+	bn, bd := pol.feeBound.Num(), pol.feeBound.Denom()
+	var rb, br, x, m big.Int
+	rb.Mul(rn, bd) // rate < bound ⇔ rn·bd < bn·rd
+	br.Mul(bn, rd)
+	if rb.Cmp(&br) >= 0 {
+		return arcSpec{}, fmt.Sprintf("fee bound: proportional cost %s alone reaches the bound %s", ratPct(q.Rate), ratPct(pol.feeBound))
 	}
+	x.Mul(rn, bigRateScale)
+	x.QuoRem(&x, rd, &m)
+	if m.Sign() != 0 {
+		x.Add(&x, bigOne)
+	}
+	a := arcSpec{rate: clampInt64(&x), fixed: pol.toValue(s.pol, q.Fixed, true)}
 	a.lo = max(vp.minValue, pol.toValue(s.pol, q.Min, true), 1)
-	// Fee bound with the fixed cost: rate·x + fixed ≤ bound·x ⇔ x ≥ fixed / (bound − rate).
+	// Fee bound with the fixed cost: rate·x + fixed ≤ bound·x ⇔ x ≥ fixed / (bound − rate)
+	// = fixed·bd·rd / (bn·rd − rn·bd), rounded up.
 	if a.fixed > 0 {
-		room := new(big.Rat).Sub(pol.feeBound, q.Rate)
-		need := new(big.Rat).Quo(new(big.Rat).SetInt64(a.fixed), room)
-		a.lo = max(a.lo, clampInt64(roundRat(need, true)))
+		br.Sub(&br, &rb)
+		x.SetInt64(a.fixed)
+		x.Mul(&x, bd)
+		x.Mul(&x, rd)
+		x.QuoRem(&x, &br, &m)
+		if m.Sign() != 0 {
+			x.Add(&x, bigOne)
+		}
+		a.lo = max(a.lo, clampInt64(&x))
 	}
 	a.hi = min(vp.maxTransfer, room, s.value, t.value)
 	if q.Max != nil {
@@ -474,6 +492,11 @@ func (pol *Policy) arc(s, t planNode, vp *venuePolicy, room int64, q Quote) (arc
 	}
 	return a, ""
 }
+
+var (
+	bigOne       = big.NewInt(1)
+	bigRateScale = big.NewInt(rateScale)
+)
 
 // intent builds the intent for x value units on a route, with its deterministic id.
 func (pol *Policy) intent(account, venue string, r events.Route, q Quote, s, t planNode, x int64, basis Basis) *events.RebalanceIntent {
