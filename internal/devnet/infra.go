@@ -142,6 +142,15 @@ func Start(ctx context.Context, o Options) (_ *Infra, err error) {
 		chains = append(chains, c)
 	}
 	cfg.Chains = chains
+	// The executor drives the Binance route only so far: plan through Binance alone, so that
+	// devnet shows every intent it makes carried out. The Hyperliquid simulator still runs.
+	var venues []config.Venue
+	for _, v := range cfg.Venues {
+		if v.Name != "hyperliquid" {
+			venues = append(venues, v)
+		}
+	}
+	cfg.Venues = venues
 	if err := cfg.Validate(); err != nil {
 		return nil, fmt.Errorf("devnet config: %w", err)
 	}

@@ -262,6 +262,13 @@ func RunExecutor(ctx context.Context, cfg *config.Config, o Options, d ExecutorD
 	if err != nil {
 		return err
 	}
+	// The executor's state machines cover the Binance route only. Hyperliquid's entries differ
+	// (HyperEVM USDC must go through CoreDepositWallet: a plain transfer is lost), so its
+	// intents are rejected as "venue not enabled" until its route is built.
+	if _, ok := venues[events.VenueHyperliquid]; ok {
+		delete(venues, events.VenueHyperliquid)
+		o.Log.Warn().Str("venue", events.VenueHyperliquid).Msg("the executor does not drive Hyperliquid routes yet: its intents will be rejected")
+	}
 	account := crypto.PubkeyToAddress(d.Secrets.Relayer.PublicKey)
 	found := false
 	for _, a := range cfg.Accounts {
