@@ -20,20 +20,26 @@
 //
 // Decision core. Plan is a pure function of (Policy, CostModel, State, account, Basis). Deficits
 // (below threshold, up to target) and excesses (above max, down to target), or per-token totals in
-// aggregate mode, are matched by a solver that fills the most of tier 1, then tier 2, ..., at the
-// least total cost: proportional costs (trade fee, spread against the fair price, latency) and
-// fixed costs per intent (gas, withdrawal fee). It is a branch and bound over the candidate routes
-// whose bounds are min-cost flows (successive shortest paths, exact integers) in which minimum
-// sizes and venue intent counts are relaxed and a fixed cost is spread over the arc's largest
-// size; nodes branch an arc open (minimum size, full fixed cost) or closed. Each candidate's
-// minimum size is raised so that its fixed cost keeps it within the fee bound: a tiny transfer
-// never pays a large fixed fee. A venue's notional cap is always respected; when it binds, the
-// search branches on the venue's dearest intents, then dives: it shrinks each of the venue's
-// intents in turn and routes the rest elsewhere. Such a plan is marked unproven (on random small
-// instances 1 in 2000 misses the brute-force optimum; every proven plan matches it). The search
-// is bounded by a node count (planner.searchNodes, or 2048 divided by the number of candidates,
-// at most 64), never by a clock; a plan cut short is feasible and its Record says it is not
-// proven and, when the fill is proven, how much cheaper an optimal plan could be at most (Gap).
+// aggregate mode, are matched by a solver that minimises one integer objective: total cost
+// (proportional costs: trade fee, spread against the fair price, latency; fixed costs per intent:
+// gas, withdrawal fee) less a reward per unit filled, by tier (tier 1 weighs most), so large that
+// filling always comes before saving. It is a branch and bound over the candidate routes. A
+// node's bound is a min-cost flow (successive shortest paths, exact integers) in which minimum
+// sizes and venue intent counts are relaxed and a free arc's fixed cost is spread over its
+// largest size; when that flow breaks a venue's notional cap, the bound is the node's linear
+// programme with the caps, solved by a simplex in exact rationals. Nodes branch an arc open
+// (minimum size, full fixed cost) or closed, or a fractional amount to its floor or ceiling; the
+// branches partition the plans and every bound is a true lower bound, so a search that ends
+// within its budget has found an optimal plan under every cap (Record.Proven). On 2000 random
+// instances (up to 6 chains × 2 tokens × 2 venues, counts, notional caps, minimums and fixed
+// costs binding) every plan is proven and equals a brute-force optimum. Each candidate's minimum
+// size is raised so that its fixed cost keeps it within the fee bound: a tiny transfer never
+// pays a large fixed fee. The search is bounded by a node count (planner.searchNodes, or 2048
+// divided by the number of candidates, at most 256), never by a clock; a plan cut short is
+// feasible and its Record says it is not proven and, when the fill is proven, how much cheaper an
+// optimal plan could be at most (Gap). Large worlds whose in-flight counts bind (50 chains × 4
+// tokens, 19 deficits for 19 intent slots) are assignment problems the relaxation cannot close:
+// their plans are feasible but usually not proven.
 // Fail closed: a stale, gapped or reorged location, a venue with no fresh snapshot, a paused
 // venue, takes part in nothing. No feasible match yields no intent and a Record naming the cap or
 // cost that ruled out each candidate.

@@ -142,11 +142,12 @@ const (
 
 // When the configuration does not bound the search, branch and bound explores at most
 // searchWork/candidates nodes, between minSearchNodes and DefaultSearchNodes: each node is one
-// min-cost flow over the candidates, so this keeps a decision's time roughly constant. Past the
+// min-cost flow over the candidates (or, rarely, a small linear programme), so this keeps a
+// decision's time roughly constant. Past the
 // bound the best plan found is returned, marked unproven, with its distance to the root bound
 // when known. A count, not a clock, bounds the search, so that replays decide the same.
 const (
-	DefaultSearchNodes = 64
+	DefaultSearchNodes = 256
 	minSearchNodes     = 1
 	searchWork         = 2048
 )

@@ -47,7 +47,7 @@ func randomBalance(r *rand.Rand) string { return fmt.Sprint(50 * r.IntN(60)) }
 // flight, and the same decision twice byte for byte.
 func TestPlanNeverBreaksACap(t *testing.T) {
 	r := rand.New(rand.NewPCG(3, 5))
-	decided := 0
+	decided, searched, proven := 0, 0, 0
 	for i := 0; i < 150; i++ {
 		w := newWorld(t, randomYAML(r))
 		w.balanced()
@@ -61,11 +61,19 @@ func TestPlanNeverBreaksACap(t *testing.T) {
 			b2, _ := json.Marshal(again.Intents)
 			require.Equal(t, string(b1), string(b2), "instance %d: not deterministic", i)
 			checkDecision(t, w, d)
+			if len(d.Record.Deficit) > 0 && len(d.Record.Excess) > 0 {
+				searched++
+				if d.Record.Proven {
+					proven++
+				}
+			}
 			w.st.Decided(d.Intents)
 			decided += len(d.Intents)
 		}
 	}
 	require.Greater(t, decided, 50, "the instances must exercise the planner")
+	t.Logf("%d decisions searched, %d proven optimal", searched, proven)
+	require.Equal(t, searched, proven, "every decision on a small world must be proven optimal")
 }
 
 func checkDecision(t *testing.T, w *world, d Decision) {
