@@ -221,7 +221,9 @@ func solve(p *flowProblem, budget int) flowSolution {
 	if budget <= 0 {
 		budget = min(DefaultSearchNodes, max(minSearchNodes, searchWork/max(1, len(p.arcs))))
 	}
-	s := &bnb{p: p, budget: budget, g: &graph{}, env: make([]int64, len(p.arcs))}
+	edges := 2 * (len(p.arcs) + len(p.supply) + len(p.demand))
+	g := &graph{to: make([]int, 0, edges), next: make([]int, 0, edges), cap: make([]int64, 0, edges), cost: make([]int64, 0, edges), orig: make([]int64, 0, edges)}
+	s := &bnb{p: p, budget: budget, g: g, env: make([]int64, len(p.arcs))}
 	for a, arc := range p.arcs {
 		if arc.fixed > 0 && arc.hi > 0 {
 			s.env[a] = mulDiv(arc.fixed, rateScale, arc.hi)
@@ -903,6 +905,9 @@ func (g *graph) minCostFlow(s, t, nS int) {
 				break
 			}
 			done[u] = true
+			if u == t {
+				break // the rest cannot shorten the path to t
+			}
 			for e := g.head[u]; e >= 0; e = g.next[e] {
 				v := g.to[e]
 				if g.cap[e] <= 0 || done[v] || pot[v] >= inf {
@@ -916,9 +921,16 @@ func (g *graph) minCostFlow(s, t, nS int) {
 		if dist[t] >= inf {
 			return
 		}
+		// Potentials stay feasible (reduced costs ≥ 0) when nodes settled before t add their
+		// distance and every other node adds t's.
+		dt := dist[t]
 		for i := range pot {
-			if dist[i] < inf {
+			switch {
+			case pot[i] >= inf:
+			case done[i]:
 				pot[i] += dist[i]
+			default:
+				pot[i] += dt
 			}
 		}
 		// pot[t] - pot[s] is now the true cost of the shortest path.

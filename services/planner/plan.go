@@ -159,7 +159,9 @@ func Plan(pol *Policy, costs CostModel, st *State, account string, basis Basis) 
 		route events.Route
 		quote Quote
 	}
-	var cands []candidate
+	most := len(srcs) * len(dsts) * len(venues)
+	cands := make([]candidate, 0, most)
+	prob.arcs = make([]arcSpec, 0, most)
 	for i, s := range srcs {
 		for j, t := range dsts {
 			if s.pol.nodeKey == t.pol.nodeKey {
@@ -258,7 +260,7 @@ func virtualBalances(pol *Policy, st *State, account string, intents []*intentSt
 		if !np.hasTarget {
 			continue
 		}
-		where := fmt.Sprintf("%d/%s", np.chain, np.token)
+		where := np.where
 		ls := st.locs[locKey{account, events.ChainLocation(np.chain)}]
 		switch {
 		case ls == nil || ls.snap == nil:
@@ -501,9 +503,16 @@ var (
 // intent builds the intent for x value units on a route, with its deterministic id.
 func (pol *Policy) intent(account, venue string, r events.Route, q Quote, s, t planNode, x int64, basis Basis) *events.RebalanceIntent {
 	amountIn := pol.fromValue(s.pol, x)
-	maxFee := roundRat(new(big.Rat).Mul(pol.feeBound, new(big.Rat).SetInt(amountIn)), false)
-	cost := new(big.Rat).Mul(q.Rate, new(big.Rat).SetInt(amountIn))
-	cost.Add(cost, new(big.Rat).SetInt(q.Fixed))
+	// maxFee = ⌊bound·amountIn⌋; cost = ⌈rate·amountIn⌉ + fixed (the fixed cost is whole units).
+	var m big.Int
+	maxFee := new(big.Int).Mul(pol.feeBound.Num(), amountIn)
+	maxFee.Quo(maxFee, pol.feeBound.Denom())
+	cost := new(big.Int).Mul(q.Rate.Num(), amountIn)
+	cost.QuoRem(cost, q.Rate.Denom(), &m)
+	if m.Sign() != 0 {
+		cost.Add(cost, bigOne)
+	}
+	cost.Add(cost, q.Fixed)
 	minOut := pol.convert(s.pol, t.pol, new(big.Int).Sub(amountIn, maxFee))
 	id := IntentID(pol.hash, basis.Seq, account, venue, r, amountIn)
 	in := &events.RebalanceIntent{
@@ -519,7 +528,7 @@ func (pol *Policy) intent(account, venue string, r events.Route, q Quote, s, t p
 		Why: events.Justification{
 			Excess:       events.NewAmount(s.base),
 			Deficit:      events.NewAmount(t.base),
-			CostEstimate: events.NewAmount(roundRat(cost, true)),
+			CostEstimate: events.NewAmount(cost),
 			Reason: fmt.Sprintf("refill %d/%s (tier %d) from the excess on %d/%s through %s: %s",
 				r.DstChain, r.DstToken, t.tier, r.SrcChain, r.SrcToken, venue, q.Parts),
 		},

@@ -40,6 +40,8 @@ type nodePolicy struct {
 	tier                     int
 	hasTarget                bool
 	staleAfter               time.Duration
+	// where names the location in records: "chain/token".
+	where string
 	// div is 10^(decimals − value decimals) when the fair price is 1 and that fits a uint64:
 	// then value conversions are one integer division (0 means use big.Rat).
 	div uint64
@@ -74,7 +76,7 @@ func newPolicy(cfg *config.Config) (*Policy, error) {
 		p.tokens[t.Symbol] = t.FairPrice.Rat()
 		for _, tc := range t.Chains {
 			ch, _ := cfg.Chain(tc.Chain)
-			p.nodes = append(p.nodes, nodePolicy{nodeKey: nodeKey{tc.Chain, t.Symbol}, decimals: tc.Decimals, address: tc.Address, staleAfter: ch.StaleAfter.Duration})
+			p.nodes = append(p.nodes, nodePolicy{nodeKey: nodeKey{tc.Chain, t.Symbol}, where: fmt.Sprintf("%d/%s", tc.Chain, t.Symbol), decimals: tc.Decimals, address: tc.Address, staleAfter: ch.StaleAfter.Duration})
 		}
 	}
 	slices.SortFunc(p.nodes, func(a, b nodePolicy) int { return cmpNode(a.nodeKey, b.nodeKey) })
