@@ -39,7 +39,9 @@
 // feasible and its Record says it is not proven and, when the fill is proven, how much cheaper an
 // optimal plan could be at most (Gap). Large worlds whose in-flight counts bind (50 chains × 4
 // tokens, 19 deficits for 19 intent slots) are assignment problems the relaxation cannot close:
-// their plans are feasible but usually not proven.
+// their plans are feasible but usually not proven. So are plans where a notional cap binds on
+// more than 64 candidates: the linear programme would be too slow there, so the search trims
+// the flow to the cap and branches around the venue's dearest intent instead.
 // Fail closed: a stale, gapped or reorged location, a venue with no fresh snapshot, a paused
 // venue, takes part in nothing. No feasible match yields no intent and a Record naming the cap or
 // cost that ruled out each candidate.

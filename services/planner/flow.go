@@ -239,7 +239,7 @@ func solve(p *flowProblem, budget int) flowSolution {
 	}
 	s.node(bounds{states: states})
 	s.best.nodes, s.best.lps = s.nodes, s.lps
-	s.best.proven = s.nodes <= s.budget
+	s.best.proven = s.nodes <= s.budget && !s.inexact
 	s.best.gap = new(big.Int)
 	if !s.best.proven {
 		s.best.gap = nil
@@ -259,6 +259,8 @@ type bnb struct {
 	nodes  int
 	best   flowSolution
 	lps    int
+	// inexact is set when a large node's notional cap was handled by trimming, not solved.
+	inexact bool
 }
 
 func (s *bnb) node(nb bounds) {
@@ -289,6 +291,10 @@ func (s *bnb) node(nb bounds) {
 	if p.overNotional(flow) {
 		// The network bound ignores the notional caps and its flow breaks one: solve the node's
 		// linear programme with them instead.
+		if s.lpTooBig(&nb) {
+			s.aroundNotional(&nb, flow)
+			return
+		}
 		var frac int
 		flow, frac, bound, ok = s.lpRelax(&nb)
 		if !ok || !bound.better(s.best.obj) {
@@ -369,6 +375,53 @@ func (s *bnb) branchFraction(nb *bounds, flow []int64, a int) {
 		s.node(nb.with(a, arcOpen, -1, flow[a]))
 	}
 	s.node(nb.with(a, arcOpen, flow[a]+1, -1))
+}
+
+// maxLPArcs bounds the linear programmes solved exactly: a dense rational simplex over more
+// candidates than this would cost more than a decision may take.
+const maxLPArcs = 64
+
+// lpTooBig reports whether the node's linear programme has more than maxLPArcs candidates.
+func (s *bnb) lpTooBig(nb *bounds) bool {
+	n := 0
+	for a := range s.p.arcs {
+		if nb.states[a] != arcClosed {
+			n++
+		}
+	}
+	return n > maxLPArcs
+}
+
+// aroundNotional handles a node of a large problem whose relaxed flow breaks a notional cap,
+// without the linear programme: the flow, trimmed, is a candidate plan, and the search branches
+// on the over-cap venue's dearest free intent so that plans routing around it are explored too.
+// The plan is then not proven optimal.
+func (s *bnb) aroundNotional(nb *bounds, flow []int64) {
+	p := s.p
+	s.inexact = true
+	if r := p.repair(flow); r != nil {
+		if obj := p.evaluate(r); obj.better(s.best.obj) {
+			s.best.flow, s.best.obj = r, obj
+		}
+	}
+	value := make([]int64, len(p.maxValue))
+	for a, x := range flow {
+		value[p.arcs[a].venue] += x
+	}
+	branch := -1
+	for a, x := range flow {
+		v := p.arcs[a].venue
+		if x == 0 || nb.states[a] != arcFree || value[v] <= p.maxValue[v] {
+			continue
+		}
+		if branch < 0 || p.arcs[a].rate > p.arcs[branch].rate {
+			branch = a
+		}
+	}
+	if branch >= 0 {
+		s.node(nb.with(branch, arcClosed, -1, -1))
+		s.node(nb.with(branch, arcOpen, -1, -1))
+	}
 }
 
 // overNotional reports whether a flow puts a venue over its notional cap.

@@ -155,3 +155,31 @@ func TestValueConversionFastPath(t *testing.T) {
 
 // r2 adapts a v2 generator to big.Int.Rand's v1 source.
 func r2(r *rand.Rand) *mrand.Rand { return mrand.New(mrand.NewSource(r.Int64())) }
+
+// TestLargeWorldUnderBindingNotional: on a world too large for the exact linear programme
+// (50 chains × 4 tokens × 2 venues) whose venue notional caps bind, the plan keeps every cap,
+// says it is not proven, and the search stays within its node budget.
+func TestLargeWorldUnderBindingNotional(t *testing.T) {
+	w := newBigWorld(t, 50, 4, 2, 10, 42)
+	caps := map[string]int64{}
+	for i := range w.pol.venues {
+		w.pol.venues[i].maxValue = 30_000_000_000 // 30000 in value units of 6 decimals
+		caps[w.pol.venues[i].name] = w.pol.venues[i].maxValue
+	}
+	d := w.plan()
+	require.NotEmpty(t, d.Intents)
+	used := map[string]int64{}
+	for _, in := range d.Intents {
+		n, ok := w.pol.node(in.Route.SrcChain, in.Route.SrcToken)
+		require.True(t, ok)
+		used[in.Venue] += w.pol.toValue(n, in.AmountIn.Big(), true)
+	}
+	binding := false
+	for v, u := range used {
+		require.LessOrEqual(t, u, caps[v], "venue %s over its notional cap", v)
+		binding = binding || u > caps[v]*9/10
+	}
+	require.True(t, binding, "the caps must bind in this world")
+	require.False(t, d.Record.Proven)
+	require.LessOrEqual(t, d.Record.Nodes, 2*DefaultSearchNodes+1)
+}
