@@ -246,3 +246,50 @@ func TestConfigChangeDoesNotRepeatMoves(t *testing.T) {
 	waitCaughtUp(t, last, n)
 	require.Len(t, streamIntents(t, pub), len(before), "the new config must not repeat moves already sent")
 }
+
+// TestSupersededDecisionsKeepCountingUntilRead: after a config change, the old config's intents
+// on a basis arrive one by one; the new planner's decisions on that basis are never published,
+// and those not yet matched keep their deficits covered, so nothing is decided again between
+// the old intents' arrivals.
+func TestSupersededDecisionsKeepCountingUntilRead(t *testing.T) {
+	w := newWorld(t, edit(t, `feeBound: "0.025"`, `feeBound: "0.024"`))
+	w.st.Own(w.pol.hash)
+	w.balanced()
+	w.chainSnap(1, "2600", "1000")
+	w.chainSnap(10, "300", "1000")
+	w.chainSnap(42161, "1000", "200")
+	d := w.decide()
+	require.Len(t, d.Intents, 2, "two deficits, two intents: %v", summary(d))
+
+	// The old config's intent for the first route arrives.
+	old := *d.Intents[0]
+	old.Basis.ConfigHash = "old-config"
+	old.ID = IntentID("old-config", old.Basis.Seq, old.Account, old.Venue, old.Route, old.AmountIn.Big())
+	w.apply(&old)
+	for _, in := range d.Intents {
+		require.False(t, w.st.holds(in.ID), "a superseded decision is never published")
+	}
+	// Past the routes' cooldowns, within the intents' deadlines, with fresh snapshots.
+	w.at = w.at.Add(11 * time.Minute)
+	w.chainSnap(1, "2600", "1000")
+	w.chainSnap(10, "300", "1000")
+	w.chainSnap(42161, "1000", "200")
+	w.venueSnap("binance")
+	w.venueSnap("hyperliquid")
+	again := w.plan()
+	require.Empty(t, again.Intents, "the second deficit stays covered until the old config's intent for it is read: %v", summary(again))
+
+	// The old config's second intent arrives: still nothing to decide, and nothing counted twice.
+	old2 := *d.Intents[1]
+	old2.Basis.ConfigHash = "old-config"
+	old2.ID = IntentID("old-config", old2.Basis.Seq, old2.Account, old2.Venue, old2.Route, old2.AmountIn.Big())
+	w.apply(&old2)
+	require.Empty(t, w.plan().Intents)
+	count := 0
+	for _, is := range w.st.ints {
+		if is.inFlight(w.st.clock) {
+			count++
+		}
+	}
+	require.Equal(t, 2, count, "exactly the two old intents are in flight")
+}

@@ -68,6 +68,9 @@ type intentState struct {
 	state   events.State
 	// inStream says the intent itself was read from the stream (not only decided here).
 	inStream bool
+	// superseded says another config's intent on the same basis was read: this decision is
+	// never published, and counts only until that config's intents have all been read.
+	superseded bool
 }
 
 // NewState returns an empty state.
@@ -85,8 +88,10 @@ func NewState() *State {
 // Own tells the state which config hash its planner decides under. When the stream then shows
 // an intent decided under another config on a basis this planner also decided on (a planner
 // catching up after a config change, re-deciding history), the stream's intent is what was
-// really sent: this planner's unpublished decisions on that basis are forgotten, so a move is
-// neither counted twice nor made twice.
+// really sent: this planner's unpublished decisions on that basis are never published, and
+// each of the other config's intents read takes the place of one of them (the one on its route
+// if any), so a move is neither counted twice nor made twice, nor forgotten while the rest of
+// the other config's intents on that basis are still to be read.
 func (s *State) Own(configHash string) { s.own = configHash }
 
 // newWhatIfState returns a state that ignores intents not decided under configHash.
@@ -182,11 +187,29 @@ func (s *State) applyIntent(in *events.RebalanceIntent, fromStream bool) {
 		return
 	}
 	if fromStream && s.own != "" && in.Basis.ConfigHash != s.own {
+		// Another config's intent on a basis this planner decided on: none of this planner's
+		// decisions on that basis is published, but they keep counting as in flight, standing
+		// for the other config's intents on that basis that the stream has not shown yet. This
+		// one takes the place of the decision on the same route (else of the first by id).
+		var match, first string
 		for id, is := range s.byAccount[in.Account] {
-			if !is.inStream && is.intent != nil && is.intent.Basis.Seq == in.Basis.Seq && is.intent.Basis.ConfigHash == s.own {
-				delete(s.byAccount[in.Account], id)
-				delete(s.ints, id)
+			if is.inStream || is.intent == nil || is.intent.Basis.Seq != in.Basis.Seq || is.intent.Basis.ConfigHash != s.own {
+				continue
 			}
+			is.superseded = true
+			if is.venue == in.Venue && is.intent.Route == in.Route && (match == "" || id < match) {
+				match = id
+			}
+			if first == "" || id < first {
+				first = id
+			}
+		}
+		if match == "" {
+			match = first
+		}
+		if match != "" {
+			delete(s.byAccount[in.Account], match)
+			delete(s.ints, match)
 		}
 	}
 	is := s.ints[in.ID]
@@ -287,7 +310,7 @@ func (s *State) Has(id string) bool {
 // holds reports whether intent id is known and not yet seen in the stream.
 func (s *State) holds(id string) bool {
 	is := s.ints[id]
-	return is != nil && !is.inStream
+	return is != nil && !is.inStream && !is.superseded
 }
 
 // live reports whether an intent still counts: updated by the executor, or not yet past its
