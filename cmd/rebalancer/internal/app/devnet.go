@@ -39,6 +39,9 @@ type DevnetOptions struct {
 	BlockInterval time.Duration
 	// LoadInterval between two relayer fills (1s).
 	LoadInterval time.Duration
+	// StopAfterCompleted stops devnet early once this many intents completed and every intent
+	// emitted is terminal (0: run for Duration).
+	StopAfterCompleted int
 	// View receives the live view every second (nil: none); Clear redraws in place.
 	View  io.Writer
 	Clear bool
@@ -130,6 +133,28 @@ func Devnet(ctx context.Context, o Options, d DevnetOptions) (devnet.Report, err
 		return RunExecutor(ctx, cfg, so, ExecutorDeps{Bus: b, Redis: rdb, Chains: clients, Secrets: secrets, Ops: srv})
 	})
 	g.Go(func() error { return load.Start(gctx) })
+	if d.StopAfterCompleted > 0 {
+		g.Go(func() error {
+			t := time.NewTicker(500 * time.Millisecond)
+			defer t.Stop()
+			for {
+				select {
+				case <-gctx.Done():
+					return nil
+				case <-t.C:
+				}
+				emitted, states := tracker.Counts()
+				terminal := states[events.StateCompleted] + states[events.StateRejected] + states[events.StateNeedsAttention]
+				if states[events.StateCompleted] >= d.StopAfterCompleted && terminal == emitted {
+					checks, _, _ := checker.Results()
+					if checks > 0 {
+						stop()
+						return nil
+					}
+				}
+			}
+		})
+	}
 	g.Go(func() error { return tracker.Follow(gctx, viewBus, 250*time.Millisecond) })
 	g.Go(func() error {
 		t := time.NewTicker(2 * time.Second)
