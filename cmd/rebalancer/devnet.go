@@ -42,4 +42,3 @@ func runDevnet(ctx context.Context, e env, args []string) error {
 	}
 	return err
 }
-

@@ -33,8 +33,6 @@ type target struct {
 	name    string
 	summary string
 	run     func(ctx context.Context, e env, args []string) error
-	// issue is set on a target that is not built yet: the issue that brings it.
-	issue int
 }
 
 // targets is filled by the files that implement them (see targets.go, devnet*.go).
@@ -137,11 +135,4 @@ func isTerminal(w io.Writer) bool {
 	}
 	st, err := f.Stat()
 	return err == nil && st.Mode()&os.ModeCharDevice != 0
-}
-
-// notYet registers the honest answer of a target whose issue has not landed.
-func notYet(name, summary string, issue int, what string) {
-	register(target{name: name, summary: summary, issue: issue, run: func(context.Context, env, []string) error {
-		return fmt.Errorf("%s is not available in this build yet: it arrives with issue #%d; nothing was done", what, issue)
-	}})
 }
