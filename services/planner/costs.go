@@ -212,4 +212,18 @@ func roundRat(x *big.Rat, up bool) *big.Int {
 	return q
 }
 
-func pow10(n uint8) *big.Int { return new(big.Int).Exp(big.NewInt(10), big.NewInt(int64(n)), nil) }
+// pow10 returns 10^n; the result is shared for small n, so callers must not modify it.
+func pow10(n uint8) *big.Int {
+	if int(n) < len(pow10s) {
+		return pow10s[n]
+	}
+	return new(big.Int).Exp(big.NewInt(10), big.NewInt(int64(n)), nil)
+}
+
+var pow10s = func() []*big.Int {
+	out := make([]*big.Int, 40)
+	for i := range out {
+		out[i] = new(big.Int).Exp(big.NewInt(10), big.NewInt(int64(i)), nil)
+	}
+	return out
+}()

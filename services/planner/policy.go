@@ -178,6 +178,10 @@ func (p *Policy) toValue(n *nodePolicy, base *big.Int, up bool) int64 {
 
 // fromValue converts value units to base units of a node's token, rounded down.
 func (p *Policy) fromValue(n *nodePolicy, v int64) *big.Int {
+	if n.div != 0 { // fair price 1: exactly v·10^(decimals − value decimals)
+		x := new(big.Int).SetUint64(n.div)
+		return x.Mul(x, big.NewInt(v))
+	}
 	x := new(big.Rat).SetInt64(v)
 	x.Quo(x, new(big.Rat).SetInt(pow10(p.vdec)))
 	x.Quo(x, p.tokens[n.token])
@@ -187,6 +191,12 @@ func (p *Policy) fromValue(n *nodePolicy, v int64) *big.Int {
 
 // convert turns an amount of one node's token into another's at fair prices, rounded down.
 func (p *Policy) convert(from, to *nodePolicy, amount *big.Int) *big.Int {
+	if p.tokens[from.token].Cmp(p.tokens[to.token]) == 0 { // same fair price: decimals only
+		if to.decimals >= from.decimals {
+			return new(big.Int).Mul(amount, pow10(to.decimals-from.decimals))
+		}
+		return new(big.Int).Quo(amount, pow10(from.decimals-to.decimals))
+	}
 	x := new(big.Rat).SetInt(amount)
 	x.Mul(x, p.tokens[from.token])
 	x.Quo(x, p.tokens[to.token])

@@ -183,3 +183,29 @@ func TestLargeWorldUnderBindingNotional(t *testing.T) {
 	require.False(t, d.Record.Proven)
 	require.LessOrEqual(t, d.Record.Nodes, 2*DefaultSearchNodes+1)
 }
+
+// TestConvertAndFromValueFastPaths checks the integer paths of convert and fromValue against
+// exact rationals, across 6 and 18 decimals.
+func TestConvertAndFromValueFastPaths(t *testing.T) {
+	w := newBigWorld(t, 10, 1, 1, 0, 1)
+	r := rand.New(rand.NewPCG(4, 2))
+	n6, ok := w.pol.node(1, "T0")
+	require.True(t, ok)
+	n18, ok := w.pol.node(6, "T0")
+	require.True(t, ok)
+	require.Equal(t, []uint8{6, 18}, []uint8{n6.decimals, n18.decimals})
+	exact := func(x *big.Int, from, to uint8) *big.Int {
+		q := new(big.Rat).SetFrac(new(big.Int).Mul(x, pow10(to)), pow10(from))
+		return roundRat(q, false)
+	}
+	for i := 0; i < 2000; i++ {
+		x := new(big.Int).Rand(r2(r), new(big.Int).Exp(big.NewInt(10), big.NewInt(int64(1+r.IntN(24))), nil))
+		for _, pair := range [][2]*nodePolicy{{n6, n18}, {n18, n6}, {n6, n6}, {n18, n18}} {
+			require.Equal(t, exact(x, pair[0].decimals, pair[1].decimals).String(), w.pol.convert(pair[0], pair[1], x).String(), "x=%s", x)
+		}
+		v := r.Int64N(1 << 40)
+		for _, n := range []*nodePolicy{n6, n18} {
+			require.Equal(t, exact(big.NewInt(v), w.pol.vdec, n.decimals).String(), w.pol.fromValue(n, v).String())
+		}
+	}
+}
