@@ -296,6 +296,14 @@ func RunExecutor(ctx context.Context, cfg *config.Config, o Options, d ExecutorD
 
 // Executor is the executor target.
 func Executor(ctx context.Context, cfg *config.Config, o Options) error {
+	return withExecutorDeps(ctx, cfg, o, "executor", func(ctx context.Context, d ExecutorDeps) error {
+		return RunExecutor(ctx, cfg, o, d)
+	})
+}
+
+// withExecutorDeps loads the executor's secrets, opens Redis, connects the bus and the chains, and
+// runs fn with them as one service named name.
+func withExecutorDeps(ctx context.Context, cfg *config.Config, o Options, name string, fn func(ctx context.Context, d ExecutorDeps) error) error {
 	secrets, err := LoadExecutorSecrets()
 	if err != nil {
 		return err
@@ -309,7 +317,7 @@ func Executor(ctx context.Context, cfg *config.Config, o Options) error {
 	}
 	rdb := redis.NewClient(ropt)
 	defer rdb.Close()
-	return Serve(ctx, "executor", o, func(ctx context.Context, b *bus.Bus, srv *ops.Server) error {
+	return Serve(ctx, name, o, func(ctx context.Context, b *bus.Bus, srv *ops.Server) error {
 		chains, err := DialChains(ctx, cfg, o.Log)
 		if err != nil {
 			return err
@@ -319,6 +327,6 @@ func Executor(ctx context.Context, cfg *config.Config, o Options) error {
 				c.Close()
 			}
 		}()
-		return RunExecutor(ctx, cfg, o, ExecutorDeps{Bus: b, Redis: rdb, Chains: chains, Secrets: secrets, Ops: srv})
+		return fn(ctx, ExecutorDeps{Bus: b, Redis: rdb, Chains: chains, Secrets: secrets, Ops: srv})
 	})
 }
