@@ -465,6 +465,10 @@ func TestRebalancerDeployments(t *testing.T) {
 			t.Run(o.name+"/"+name, func(t *testing.T) {
 				d := m.component(t, name)
 				require.Equal(t, replicas, ptrOr(d.Spec.Replicas, 1))
+				if name == "planner" {
+					require.Equal(t, appsv1.RecreateDeploymentStrategyType, d.Spec.Strategy.Type,
+						"planners on two configurations at once decide two ids for one deficit")
+				}
 				spec := d.Spec.Template.Spec
 				require.Equal(t, int64(nonRootUID), ptrOr(spec.SecurityContext.RunAsUser, 0), "the image's user")
 				require.NotNil(t, spec.SecurityContext.FSGroup, "secret files are group-readable through fsGroup")
