@@ -106,7 +106,7 @@ func (c *Client) snapshotMulticall(ctx context.Context, block uint64, tokens, ac
 		}
 		results, err := multicallABI.UnpackAggregate3(out)
 		if err != nil || len(results) != len(calls) {
-			return &Error{Op: op, Endpoint: ep.name, Class: ErrBadResponse, Err: fmt.Errorf("aggregate3: %d results for %d calls: %v", len(results), len(calls), err)}
+			return &Error{Op: op, Endpoint: ep.name, Class: ErrBadResponse, Err: fmt.Errorf("aggregate3: %d results for %d calls: %w", len(results), len(calls), err)}
 		}
 		if checkParent {
 			got := results[len(results)-1]

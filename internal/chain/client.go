@@ -191,7 +191,7 @@ func (c *Client) backoff(round int, last error) time.Duration {
 		d = c.cfg.Retry.MaxDelay
 	}
 	// Jitter in [d/2, d] keeps many clients from retrying in step.
-	d = d/2 + rand.N(d/2+1)
+	d = d/2 + rand.N(d/2+1) //nolint:gosec // jitter spreads retries; it guards nothing
 	var e *Error
 	if errors.As(last, &e) && e.RetryAfter > d {
 		d = e.RetryAfter

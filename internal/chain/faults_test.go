@@ -231,7 +231,8 @@ func TestClassify(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			got := classify("op", "http://x", tc.err, tc.callCtx)
 			require.ErrorIs(t, got, tc.want)
-			if he, ok := tc.err.(rpc.HTTPError); ok { // not comparable: match by type
+			var he rpc.HTTPError
+			if errors.As(tc.err, &he) { // not comparable: match by type
 				var cause rpc.HTTPError
 				require.ErrorAs(t, got, &cause, "the cause stays reachable")
 				require.Equal(t, he.StatusCode, cause.StatusCode)

@@ -56,7 +56,7 @@ func DecodeLeg(field, value string) (Leg, error) {
 func decodeLeg(field, value string, a *amounts) (Leg, error) {
 	l, err := decodeValue(value, a)
 	if err != nil {
-		return Leg{}, fmt.Errorf("%w: field %q: %v", ErrMalformed, field, err)
+		return Leg{}, fmt.Errorf("%w: field %q: %w", ErrMalformed, field, err)
 	}
 	return withField(field, l)
 }
@@ -212,7 +212,7 @@ func decodeFast(v string, a *amounts) (l Leg, ok bool) {
 func decodeSlow(v string) (Leg, error) {
 	var m map[string]json.RawMessage
 	if err := json.Unmarshal([]byte(v), &m); err != nil {
-		return Leg{}, fmt.Errorf("value is not a JSON object: %v", err)
+		return Leg{}, fmt.Errorf("value is not a JSON object: %w", err)
 	}
 	var l Leg
 	var amount string
@@ -229,7 +229,7 @@ func decodeSlow(v string) (Leg, error) {
 			return Leg{}, fmt.Errorf("missing %q", f.key)
 		}
 		if err := json.Unmarshal(raw, f.dst); err != nil {
-			return Leg{}, fmt.Errorf("%q: %v", f.key, err)
+			return Leg{}, fmt.Errorf("%q: %w", f.key, err)
 		}
 	}
 	if dec > 255 {

@@ -356,7 +356,8 @@ func (c *Chain) startAutoMine() {
 			select {
 			case <-c.stop:
 				return
-			case <-sub.Err():
+			case err := <-sub.Err():
+				_ = err // the pool closed the subscription: the chain is stopping
 				return
 			case <-ch:
 				c.mineIfPending()
