@@ -75,7 +75,7 @@ func (v *View) Render(ctx context.Context, w io.Writer) error {
 				status = "ok"
 			}
 		}
-		pend := "0"
+		pend := human(new(big.Int), tc.Decimals)
 		if err == nil {
 			if t, ok := view.Total(tg.Chain, tg.Token); ok {
 				pend = human(t.Amount, t.Decimals)

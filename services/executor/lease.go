@@ -124,7 +124,12 @@ func (l *Lease) drop(why string) {
 	if l.value == "" {
 		return
 	}
-	l.log.Warn().Uint64("fence", l.fence).Str("why", why).Msg("lease lost; side effects stop")
+	if why == "released" {
+		// Giving the lease back on shutdown is the normal end, not an alarm.
+		l.log.Info().Uint64("fence", l.fence).Msg("lease released; side effects stop")
+	} else {
+		l.log.Warn().Uint64("fence", l.fence).Str("why", why).Msg("lease lost; side effects stop")
+	}
 	l.value, l.validTo = "", time.Time{}
 	close(l.lost)
 	l.lost = nil
