@@ -56,8 +56,6 @@ type Infra struct {
 	HyperliquidURL string
 	// Bridge2 is the simulated Bridge2 address on Arbitrum.
 	Bridge2 common.Address
-	// CoreDepositWallet on the simulated HyperEVM (deployed by the simulator).
-	CoreDepositWallet common.Address
 
 	Seed    uint64
 	stops   []func()

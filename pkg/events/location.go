@@ -79,6 +79,15 @@ func validateChainID(field string, id uint64) error {
 	return nil
 }
 
+// CheckToken applies the wire contract's rules for a token to a symbol and its decimals, so that
+// configuration and events can never disagree on what a valid token is.
+func CheckToken(symbol string, decimals uint8) error {
+	if err := validateToken("token", symbol); err != nil {
+		return err
+	}
+	return validateDecimals("decimals", decimals)
+}
+
 // validateToken checks a token symbol: upper-case letters and digits, 1 to 16 of them.
 func validateToken(field, s string) error {
 	if s == "" {

@@ -160,3 +160,16 @@ func TestSubjectsAndMsgIDs(t *testing.T) {
 		require.Equal(t, c.msgID, s[c.name].MsgID(), c.name)
 	}
 }
+
+func TestCheckToken(t *testing.T) {
+	require.NoError(t, CheckToken("USDT", 18))
+	for _, c := range []struct {
+		symbol   string
+		decimals uint8
+		field    string
+	}{{"usdt", 6, "token"}, {"", 6, "token"}, {"USDT", 77, "decimals"}} {
+		var fe *FieldError
+		require.True(t, errors.As(CheckToken(c.symbol, c.decimals), &fe), "%+v", c)
+		require.Equal(t, c.field, fe.Field)
+	}
+}

@@ -60,19 +60,28 @@ func (w *chainWatcher) Start(ctx context.Context) error {
 	if err := w.restore(ctx); err != nil {
 		return err
 	}
+	poll(ctx, w.cfg.PollInterval, w.tick, func(err error) {
+		w.m.errors.WithLabelValues(string(w.loc)).Inc()
+		w.log.Warn().Err(err).Msg("chain read failed; no snapshot this round")
+	})
+	return nil
+}
+
+// poll runs tick at once and then interval after each run ends (so a slow read never piles up
+// rounds), reporting failures to failed, until ctx ends.
+func poll(ctx context.Context, interval time.Duration, tick func(context.Context) error, failed func(error)) {
 	t := time.NewTimer(0)
 	defer t.Stop()
 	for {
 		select {
 		case <-ctx.Done():
-			return nil
+			return
 		case <-t.C:
 		}
-		if err := w.tick(ctx); err != nil && ctx.Err() == nil {
-			w.m.errors.WithLabelValues(string(w.loc)).Inc()
-			w.log.Warn().Err(err).Msg("chain read failed; no snapshot this round")
+		if err := tick(ctx); err != nil && ctx.Err() == nil {
+			failed(err)
 		}
-		t.Reset(w.cfg.PollInterval)
+		t.Reset(interval)
 	}
 }
 

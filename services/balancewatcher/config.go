@@ -111,8 +111,7 @@ func (c Config) Validate() error {
 		seenTok := map[string]bool{}
 		for j, t := range ch.Tokens {
 			tf := fmt.Sprintf("%s.tokens[%d]", f, j)
-			tb := events.TokenBalance{Token: t.Symbol, Address: t.Address.Hex(), Decimals: t.Decimals}
-			if err := tokenCheck(tb); err != nil {
+			if err := events.CheckToken(t.Symbol, t.Decimals); err != nil {
 				return fmt.Errorf("%s: %w", tf, err)
 			}
 			if t.Address == (common.Address{}) {
@@ -133,23 +132,4 @@ func (c Config) Validate() error {
 		}
 	}
 	return nil
-}
-
-// tokenCheck reuses the wire contract's rules for a token entry by validating a one-token
-// snapshot, so config and events can never disagree on what a valid symbol is.
-func tokenCheck(tb events.TokenBalance) error {
-	s := events.BalanceSnapshot{
-		Meta:      events.NewMeta(events.TypeBalanceSnapshot, "x", "", "config", time.Unix(1, 0)),
-		Location:  events.ChainLocation(1),
-		Account:   events.ChecksumAddress("0x0000000000000000000000000000000000000001"),
-		Range:     &events.BlockRange{},
-		BlockHash: "0x" + fmt.Sprintf("%064x", 0),
-		Balances:  []events.TokenBalance{tb},
-	}
-	err := s.Validate()
-	var fe *events.FieldError
-	if errors.As(err, &fe) {
-		return fmt.Errorf("%s", fe.Problem)
-	}
-	return err
 }

@@ -25,21 +25,13 @@ type venueWatcher struct {
 	lastSeq  map[common.Address]uint64
 }
 
+// Start polls the venue until ctx ends.
 func (w *venueWatcher) Start(ctx context.Context) error {
-	t := time.NewTimer(0)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return nil
-		case <-t.C:
-		}
-		if err := w.tick(ctx); err != nil && ctx.Err() == nil {
-			w.m.errors.WithLabelValues(string(w.loc)).Inc()
-			w.log.Warn().Err(err).Msg("venue read failed; no snapshot this round")
-		}
-		t.Reset(w.opts.VenueInterval)
-	}
+	poll(ctx, w.opts.VenueInterval, w.tick, func(err error) {
+		w.m.errors.WithLabelValues(string(w.loc)).Inc()
+		w.log.Warn().Err(err).Msg("venue read failed; no snapshot this round")
+	})
+	return nil
 }
 
 func (w *venueWatcher) tick(ctx context.Context) error {

@@ -135,56 +135,36 @@ func Devnet(ctx context.Context, o Options, d DevnetOptions) (devnet.Report, err
 	g.Go(func() error { return load.Start(gctx) })
 	if d.StopAfterCompleted > 0 {
 		g.Go(func() error {
-			t := time.NewTicker(500 * time.Millisecond)
-			defer t.Stop()
-			for {
-				select {
-				case <-gctx.Done():
-					return nil
-				case <-t.C:
-				}
+			return every(gctx, 500*time.Millisecond, func() (bool, error) {
 				emitted, states := tracker.Counts()
 				terminal := states[events.StateCompleted] + states[events.StateRejected] + states[events.StateNeedsAttention]
-				if states[events.StateCompleted] >= d.StopAfterCompleted && terminal == emitted {
-					checks, _, _ := checker.Results()
-					if checks > 0 {
-						stop()
-						return nil
-					}
+				checks, _, _ := checker.Results()
+				if states[events.StateCompleted] >= d.StopAfterCompleted && terminal == emitted && checks > 0 {
+					stop()
+					return true, nil
 				}
-			}
+				return false, nil
+			})
 		})
 	}
 	g.Go(func() error { return tracker.Follow(gctx, viewBus, 250*time.Millisecond) })
 	g.Go(func() error {
-		t := time.NewTicker(2 * time.Second)
-		defer t.Stop()
-		for {
-			select {
-			case <-gctx.Done():
-				return nil
-			case <-t.C:
-			}
+		return every(gctx, 2*time.Second, func() (bool, error) {
 			if _, err := checker.Check(gctx); err != nil && gctx.Err() == nil {
 				log.Warn().Err(err).Msg("conservation check could not run")
 			}
-		}
+			return false, nil
+		})
 	})
 	if d.View != nil {
 		view := &devnet.View{Tracker: tracker, Config: cfg, Ledger: pending.NewReader(rdb), Account: relayer.Hex(), Started: started, Clear: d.Clear}
 		g.Go(func() error {
-			t := time.NewTicker(time.Second)
-			defer t.Stop()
-			for {
-				select {
-				case <-gctx.Done():
-					return nil
-				case <-t.C:
-				}
+			return every(gctx, time.Second, func() (bool, error) {
 				if err := view.Render(gctx, d.View); err != nil && gctx.Err() == nil {
-					return err
+					return true, err
 				}
-			}
+				return false, nil
+			})
 		})
 	}
 	runErr := g.Wait()
@@ -206,6 +186,22 @@ func Devnet(ctx context.Context, o Options, d DevnetOptions) (devnet.Report, err
 		return report, fmt.Errorf("%w: %d of %d checks failed, e.g. %v", ErrInvariant, violations, checks, samples)
 	}
 	return report, nil
+}
+
+// every calls fn each interval until ctx ends, fn says done, or fn fails.
+func every(ctx context.Context, interval time.Duration, fn func() (done bool, err error)) error {
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-t.C:
+		}
+		if done, err := fn(); done || err != nil {
+			return err
+		}
+	}
 }
 
 // setDevnetExecutor fills the executor section with the simulators' URLs and addresses.
