@@ -72,19 +72,28 @@ func scaleTo18(x *big.Int, decimals uint8) *big.Int {
 	return new(big.Int).Mul(x, new(big.Int).Exp(big.NewInt(10), big.NewInt(int64(valueDecimals-decimals)), nil))
 }
 
-// valueAt is the account's tokens on chain id at block n, in the common unit.
+// valueAt is the account's tokens on chain id at block n, in the common unit, read in one round
+// trip.
 func (c *Checker) valueAt(ctx context.Context, id, n uint64) (*big.Int, error) {
-	total := new(big.Int)
+	var tokens []common.Address
+	var decimals []uint8
 	for _, t := range c.Config.Tokens {
-		tc, ok := c.Config.TokenOn(t.Symbol, id)
+		if tc, ok := c.Config.TokenOn(t.Symbol, id); ok {
+			tokens = append(tokens, common.HexToAddress(tc.Address))
+			decimals = append(decimals, tc.Decimals)
+		}
+	}
+	snap, err := c.Clients[id].SnapshotAt(ctx, n, tokens, []common.Address{c.Account})
+	if err != nil {
+		return nil, fmt.Errorf("balances on %d at %d: %w", id, n, err)
+	}
+	total := new(big.Int)
+	for i, tok := range tokens {
+		bal, ok := snap.Get(tok, c.Account)
 		if !ok {
-			continue
+			return nil, fmt.Errorf("balance of %s on %d at %d missing", tok.Hex(), id, n)
 		}
-		bal, err := c.Clients[id].BalanceOf(ctx, n, common.HexToAddress(tc.Address), c.Account)
-		if err != nil {
-			return nil, fmt.Errorf("balance of %s on %d at %d: %w", t.Symbol, id, n, err)
-		}
-		total.Add(total, scaleTo18(bal, tc.Decimals))
+		total.Add(total, scaleTo18(bal, decimals[i]))
 	}
 	return total, nil
 }
