@@ -45,7 +45,7 @@ func New(ctx context.Context, cfg Config) (*Client, error) {
 	}
 	c := &Client{cfg: cfg, addrs: map[venue.Key]string{}}
 	c.tr = &transport{
-		base: cfg.Transport, now: cfg.Now, maxWait: cfg.MaxWait, apiLimit: cfg.WeightLimit, sapiLim: cfg.SAPIWeightLimit,
+		base: cfg.Transport, now: cfg.Now, maxWait: cfg.MaxWait, m: venue.NewMetrics(cfg.Metrics), apiLimit: cfg.WeightLimit, sapiLim: cfg.SAPIWeightLimit,
 		sleep: func(req *http.Request, d time.Duration) error { return cfg.Sleep(req.Context(), d) },
 	}
 	c.http = &http.Client{Transport: c.tr, Timeout: cfg.Timeout}

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/rs/zerolog"
 )
 
@@ -46,6 +47,8 @@ type Config struct {
 	Now   func() time.Time
 	Sleep func(ctx context.Context, d time.Duration) error
 	Log   zerolog.Logger
+	// Metrics receives rebal_venue_requests_total and rebal_venue_errors_total (nil: none).
+	Metrics prometheus.Registerer
 }
 
 // Network is one Binance network the rebalancer uses.

@@ -7,6 +7,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/rebalancer-dev/rebalancer/internal/venue"
 )
 
 // transport sees what go-binance hides: HTTP 429/418 with Retry-After, 5xx, and the used-weight
@@ -14,10 +16,12 @@ import (
 // request wait (up to MaxWait) while a back-off is in force or the minute's weight is nearly
 // spent. It is shared by every request of one client and guards its state with a mutex.
 type transport struct {
-	base     http.RoundTripper
-	now      func() time.Time
-	sleep    func(req *http.Request, d time.Duration) error
-	maxWait  time.Duration
+	base    http.RoundTripper
+	now     func() time.Time
+	sleep   func(req *http.Request, d time.Duration) error
+	maxWait time.Duration
+	// m counts requests and errors (metrics.go).
+	m        *venue.Metrics
 	apiLimit int
 	sapiLim  int
 
@@ -29,7 +33,7 @@ type transport struct {
 	limited    int // 429/418 seen
 }
 
-func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
+func (t *transport) roundTrip(req *http.Request) (*http.Response, error) {
 	if wait := t.wait(); wait > 0 {
 		if wait > t.maxWait {
 			return nil, &RateLimitError{Status: http.StatusTooManyRequests, Until: t.now().Add(wait)}

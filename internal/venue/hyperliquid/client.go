@@ -13,8 +13,11 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/ethereum/go-ethereum/common"
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/rs/zerolog"
 
+	"github.com/rebalancer-dev/rebalancer/internal/venue"
 	"github.com/rebalancer-dev/rebalancer/internal/venue/hyperliquid/wire"
 )
 
@@ -53,6 +56,10 @@ type Config struct {
 	Now   func() time.Time
 	Sleep func(ctx context.Context, d time.Duration) error
 	Log   zerolog.Logger
+	// User, when Key is not set, is the account a read-only client reads (see NewReadOnly).
+	User common.Address
+	// Metrics receives rebal_venue_requests_total and rebal_venue_errors_total (nil: none).
+	Metrics prometheus.Registerer
 }
 
 // Client is the Hyperliquid venue adapter. Build it with New; it is safe for concurrent use.
@@ -64,6 +71,7 @@ type Client struct {
 	metaAt  time.Time
 	fees    *Fees
 	feesAt  time.Time
+	m       *venue.Metrics
 }
 
 // New builds a client and resolves spot metadata (pair, token indices, decimals) from the venue.
@@ -71,8 +79,8 @@ func New(ctx context.Context, cfg Config) (*Client, error) {
 	if !cfg.Network.Valid() {
 		return nil, fmt.Errorf("%w: %w", ErrConfig, wire.ErrBadNetwork)
 	}
-	if cfg.BaseURL == "" || !cfg.Key.valid() || cfg.Nonces == nil {
-		return nil, fmt.Errorf("%w: BaseURL, Key and Nonces are required", ErrConfig)
+	if cfg.BaseURL == "" || (!cfg.Key.valid() && cfg.User == (common.Address{})) || cfg.Nonces == nil {
+		return nil, fmt.Errorf("%w: BaseURL, Key (or User, read-only) and Nonces are required", ErrConfig)
 	}
 	if cfg.Base == "" {
 		cfg.Base = "USDT0"
@@ -111,7 +119,7 @@ func New(ctx context.Context, cfg Config) (*Client, error) {
 		cfg.Sleep = sleepCtx
 	}
 	cfg.BaseURL = strings.TrimRight(cfg.BaseURL, "/")
-	c := &Client{cfg: cfg, limiter: &limiter{limit: cfg.WeightPerMinute, now: cfg.Now, sleep: cfg.Sleep}}
+	c := &Client{cfg: cfg, limiter: &limiter{limit: cfg.WeightPerMinute, now: cfg.Now, sleep: cfg.Sleep}, m: venue.NewMetrics(cfg.Metrics)}
 	if err := c.Refresh(ctx); err != nil {
 		return nil, err
 	}
@@ -119,7 +127,12 @@ func New(ctx context.Context, cfg Config) (*Client, error) {
 }
 
 // Address is the account the client trades for.
-func (c *Client) Address() string { return c.cfg.Key.Address().Hex() }
+func (c *Client) Address() string {
+	if !c.cfg.Key.valid() {
+		return c.cfg.User.Hex()
+	}
+	return c.cfg.Key.Address().Hex()
+}
 
 func sleepCtx(ctx context.Context, d time.Duration) error {
 	t := time.NewTimer(d)
@@ -132,8 +145,9 @@ func sleepCtx(ctx context.Context, d time.Duration) error {
 	}
 }
 
-// post sends body to path after reserving weight and decodes a 200 answer into out.
-func (c *Client) post(ctx context.Context, path string, weight int, body []byte, out any) error {
+// rawPost sends body to path after reserving weight and decodes a 200 answer into out (post, in
+// metrics.go, counts it).
+func (c *Client) rawPost(ctx context.Context, path string, weight int, body []byte, out any) error {
 	if err := c.limiter.wait(ctx, weight); err != nil {
 		return err
 	}
@@ -223,6 +237,7 @@ func (c *Client) send(ctx context.Context, body []byte, weight int) (json.RawMes
 		if json.Unmarshal(ans.Response, &msg) != nil {
 			msg = truncate(ans.Response)
 		}
+		c.m.Error(venueName, "/exchange", venue.ClassRejected)
 		return nil, &VenueError{Msg: msg}
 	}
 	return ans.Response, nil

@@ -38,8 +38,13 @@ func LoadKey(env, file string) (Key, error) {
 	return Key{k: k}, nil
 }
 
-// Address is the account the key signs for.
-func (k Key) Address() common.Address { return crypto.PubkeyToAddress(k.k.PublicKey) }
+// Address is the account the key signs for (zero for no key).
+func (k Key) Address() common.Address {
+	if !k.valid() {
+		return common.Address{} // a read-only client's: it signs nothing
+	}
+	return crypto.PubkeyToAddress(k.k.PublicKey)
+}
 
 // String shows the address only.
 func (k Key) String() string { return "hyperliquid key for " + k.Address().Hex() }
