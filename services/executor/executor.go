@@ -111,6 +111,7 @@ func (e *Executor) Start(ctx context.Context) error {
 		g.Go(func() error { return e.loop(gctx, s, l) })
 	}
 	g.Go(func() error { return e.gcLoop(gctx) })
+	g.Go(func() error { return e.opsLoop(gctx) })
 	err := g.Wait()
 	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Second)
 	defer cancel()

@@ -13,6 +13,7 @@ type metrics struct {
 	asOf       *prometheus.GaugeVec
 	heldBack   *prometheus.CounterVec
 	stepErrors *prometheus.CounterVec
+	ops        *opsMetrics // metrics_ops.go
 }
 
 func newMetrics(reg prometheus.Registerer) *metrics {
@@ -28,6 +29,7 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 		heldBack:   prometheus.NewCounterVec(prometheus.CounterOpts{Name: "rebal_executor_asof_held_back_total", Help: "Snapshots that could not advance asOf yet, by chain."}, []string{"chain"}),
 		stepErrors: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "rebal_executor_step_errors_total", Help: "Steps that failed and will be retried, by venue."}, []string{"venue"}),
 	}
+	m.ops = newOpsMetrics(reg)
 	if reg != nil {
 		reg.MustRegister(m.accepted, m.rejected, m.steps, m.attention, m.effects, m.leaseHeld, m.halted, m.asOf, m.heldBack, m.stepErrors)
 	}
