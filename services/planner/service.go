@@ -120,6 +120,7 @@ func New(cfg *config.Config, d Deps) (*Service, error) {
 		s.now = time.Now
 	}
 	s.live.Store(true)
+	s.registerBalanceMetrics(d.Metrics)
 	return s, nil
 }
 
