@@ -31,6 +31,7 @@ type metrics struct {
 	handlerDur *prometheus.HistogramVec
 	reconnects prometheus.Counter
 	connected  prometheus.Gauge
+	lag        *lagMetrics // lag.go
 
 	// Children resolved once, so the hot path does no label hashing.
 	pubByClass map[string]prometheus.Counter
@@ -97,6 +98,7 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 			Help: "1 while connected to NATS.",
 		}),
 	}
+	m.lag = newLagMetrics(reg)
 	defer m.resolve()
 	if reg == nil {
 		return m
