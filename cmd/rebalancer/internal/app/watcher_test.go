@@ -53,6 +53,7 @@ func TestWatcherTargetFromConfigFile(t *testing.T) {
 		}
 	}
 	cfg.Chains = kept
+	cfg.Venues = nil // venues have their own test: TestWatcherTargetReadsVenues
 	nats := testenv.NATS(t)
 	port, err := localinfra.FreePort()
 	require.NoError(t, err)
