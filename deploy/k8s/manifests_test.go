@@ -46,9 +46,10 @@ var components = map[string]int32{"balancewatcher": 1, "planner": 2, "executor":
 // operatorSecrets are the Secrets the manifests reference but never contain: the operator creates
 // them (README.md says how). Every key a manifest references must be listed here.
 var operatorSecrets = map[string][]string{
-	"rebalancer-keys":  {"binance-api-key", "binance-api-secret", "hyperliquid-private-key", "evm-private-key"},
-	"rebalancer-nats":  {"nats.creds"},
-	"rebalancer-redis": {"redis-url"},
+	"rebalancer-keys":         {"binance-api-key", "binance-api-secret", "hyperliquid-private-key", "evm-private-key"},
+	"rebalancer-watcher-keys": {"binance-read-api-key", "binance-read-api-secret"},
+	"rebalancer-nats":         {"nats.creds"},
+	"rebalancer-redis":        {"redis-url"},
 }
 
 // executorKeyFiles maps the executor's *_FILE variables to the rebalancer-keys key they name.
@@ -57,6 +58,13 @@ var executorKeyFiles = map[string]string{
 	"BINANCE_API_SECRET_FILE":      "binance-api-secret",
 	"HYPERLIQUID_PRIVATE_KEY_FILE": "hyperliquid-private-key",
 	"EVM_PRIVATE_KEY_FILE":         "evm-private-key",
+}
+
+// watcherKeyFiles maps the balance watcher's *_FILE variables to the rebalancer-watcher-keys key
+// they name: a read-only Binance key, never the executor's.
+var watcherKeyFiles = map[string]string{
+	"BINANCE_API_KEY_FILE":    "binance-read-api-key",
+	"BINANCE_API_SECRET_FILE": "binance-read-api-secret",
 }
 
 type overlay struct {
@@ -512,19 +520,29 @@ func TestRebalancerDeployments(t *testing.T) {
 				}
 
 				redis, hasRedis := env(c, "REDIS_URL")
-				keyFiles := 0
+				keyFiles, watcherKeys := 0, 0
 				for _, e := range c.Env {
 					if strings.HasSuffix(e.Name, "_FILE") {
 						require.Contains(t, files, e.Value, "%s points to a file nothing mounts", e.Name)
 					}
-					if key, ok := executorKeyFiles[e.Name]; ok {
+					if key, ok := executorKeyFiles[e.Name]; ok && name == "executor" {
 						require.Equal(t, "secret/rebalancer-keys/"+key, files[e.Value], e.Name)
 						keyFiles++
 					}
+					if key, ok := watcherKeyFiles[e.Name]; ok && name == "balancewatcher" {
+						require.Equal(t, "secret/rebalancer-watcher-keys/"+key, files[e.Value], e.Name)
+						watcherKeys++
+					}
 				}
-				keysMounted := false
+				keysMounted, watcherKeysMounted := false, false
 				for _, src := range files {
 					keysMounted = keysMounted || strings.HasPrefix(src, "secret/rebalancer-keys/")
+					watcherKeysMounted = watcherKeysMounted || strings.HasPrefix(src, "secret/rebalancer-watcher-keys/")
+				}
+				if name == "balancewatcher" {
+					require.Equal(t, len(watcherKeyFiles), watcherKeys, "the watcher reads Binance with its read-only key")
+				} else {
+					require.False(t, watcherKeysMounted, "only the watcher mounts rebalancer-watcher-keys")
 				}
 				if name == "executor" {
 					require.True(t, hasRedis, "the executor keeps the ledger")
@@ -536,7 +554,7 @@ func TestRebalancerDeployments(t *testing.T) {
 					}
 				} else {
 					require.False(t, hasRedis, "only the executor talks to Redis")
-					require.Zero(t, keyFiles, "only the executor holds keys")
+					require.Zero(t, keyFiles, "only the executor holds signing keys")
 					require.False(t, keysMounted, "only the executor mounts rebalancer-keys")
 				}
 			})
