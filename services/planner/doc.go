@@ -26,7 +26,11 @@
 // filling always comes before saving. It is a branch and bound over the candidate routes. A
 // node's bound is a min-cost flow (successive shortest paths, exact integers) in which minimum
 // sizes and venue intent counts are relaxed and a free arc's fixed cost is spread over its
-// largest size; when that flow breaks a venue's notional cap, the bound is the node's linear
+// largest size. A child node starts its min-cost flow from its parent's flow and potentials:
+// made consistent first, then only the imbalance left by the one changed arc is re-routed, and
+// the optimum is the same as from nothing (reduced-cost optimality; a test checks it on random
+// children). Each min-cost flow has an augmentation guard: reaching it stops the search and the
+// decision has no intent, with a Record saying so (fail closed). When that flow breaks a venue's notional cap, the bound is the node's linear
 // programme with the caps, solved by a simplex in exact rationals. Nodes branch an arc open
 // (minimum size, full fixed cost) or closed, or a fractional amount to its floor or ceiling; the
 // branches partition the plans and every bound is a true lower bound, so a search that ends

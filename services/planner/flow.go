@@ -1,6 +1,7 @@
 package planner
 
 import (
+	"errors"
 	"math"
 	"math/big"
 	"math/bits"
@@ -34,6 +35,8 @@ type flowProblem struct {
 	arcs     []arcSpec
 	maxCount []int   // per venue: intents it may still take
 	maxValue []int64 // per venue: notional it may still take
+	// guard bounds the augmentations of each min-cost flow (0: augmentGuard's default).
+	guard int
 }
 
 // objective orders plans by one integer, val = cost − Σ tierWeight(tier)·filled, in 1/rateScale
@@ -71,6 +74,9 @@ type flowSolution struct {
 	// gap bounds how much cheaper than this plan an optimal one can be, in 1/rateScale value
 	// units (0 when proven); nil when even the fill is not proven.
 	gap *big.Int
+	// guard says a min-cost flow reached its augmentation guard: the search stopped and the
+	// solution is empty (fail closed).
+	guard bool
 }
 
 // evaluate computes the true objective of a flow.
@@ -221,14 +227,7 @@ func solve(p *flowProblem, budget int) flowSolution {
 	if budget <= 0 {
 		budget = min(DefaultSearchNodes, max(minSearchNodes, searchWork/max(1, len(p.arcs))))
 	}
-	edges := 2 * (len(p.arcs) + len(p.supply) + len(p.demand))
-	g := &graph{to: make([]int, 0, edges), next: make([]int, 0, edges), cap: make([]int64, 0, edges), cost: make([]int64, 0, edges), orig: make([]int64, 0, edges)}
-	s := &bnb{p: p, budget: budget, g: g, env: make([]int64, len(p.arcs))}
-	for a, arc := range p.arcs {
-		if arc.fixed > 0 && arc.hi > 0 {
-			s.env[a] = mulDiv(arc.fixed, rateScale, arc.hi)
-		}
-	}
+	s := newBnB(p, budget)
 	s.best = flowSolution{flow: make([]int64, len(p.arcs))}
 	s.best.obj = p.evaluate(s.best.flow)
 	states := make([]int8, len(p.arcs))
@@ -237,7 +236,11 @@ func solve(p *flowProblem, budget int) flowSolution {
 			states[a] = arcClosed
 		}
 	}
-	s.node(bounds{states: states})
+	s.node(bounds{states: states}, nil)
+	if s.guard {
+		// A relaxation was not solved: no bound below it holds, so no plan is trusted.
+		return flowSolution{flow: make([]int64, len(p.arcs)), obj: p.evaluate(make([]int64, len(p.arcs))), nodes: s.nodes, lps: s.lps, guard: true}
+	}
 	s.best.nodes, s.best.lps = s.nodes, s.lps
 	s.best.proven = s.nodes <= s.budget && !s.inexact
 	s.best.gap = new(big.Int)
@@ -248,6 +251,19 @@ func solve(p *flowProblem, budget int) flowSolution {
 		}
 	}
 	return s.best
+}
+
+// newBnB prepares a search over p with a node budget.
+func newBnB(p *flowProblem, budget int) *bnb {
+	edges := 2 * (len(p.arcs) + len(p.supply) + len(p.demand))
+	g := &graph{to: make([]int, 0, edges), next: make([]int, 0, edges), cap: make([]int64, 0, edges), cost: make([]int64, 0, edges), orig: make([]int64, 0, edges)}
+	s := &bnb{p: p, budget: budget, g: g, env: make([]int64, len(p.arcs))}
+	for a, arc := range p.arcs {
+		if arc.fixed > 0 && arc.hi > 0 {
+			s.env[a] = min(mulDiv(arc.fixed, rateScale, arc.hi), maxEnvelope)
+		}
+	}
+	return s
 }
 
 type bnb struct {
@@ -261,11 +277,18 @@ type bnb struct {
 	lps    int
 	// inexact is set when a large node's notional cap was handled by trimming, not solved.
 	inexact bool
+	// guard is set when a min-cost flow reached its augmentation guard; the search stops.
+	guard bool
+	// scratch for relax, reused across nodes
+	supply, demand, out, in []int64
+	edgeOf, group           []int
+	tmp, amt                big.Int
 }
 
-func (s *bnb) node(nb bounds) {
+// node explores one search node; warm is its parent's relaxation (nil at the root).
+func (s *bnb) node(nb bounds, warm *warmStart) {
 	s.nodes++
-	if s.nodes > s.budget {
+	if s.nodes > s.budget || s.guard {
 		return
 	}
 	p := s.p
@@ -281,7 +304,11 @@ func (s *bnb) node(nb bounds) {
 			return
 		}
 	}
-	flow, bound, ok := s.relax(&nb)
+	flow, bound, child, ok, err := s.relax(&nb, warm)
+	if err != nil {
+		s.guard = true
+		return
+	}
 	if !ok {
 		return
 	}
@@ -292,7 +319,7 @@ func (s *bnb) node(nb bounds) {
 		// The network bound ignores the notional caps and its flow breaks one: solve the node's
 		// linear programme with them instead.
 		if s.lpTooBig(&nb) {
-			s.aroundNotional(&nb, flow)
+			s.aroundNotional(&nb, flow, child)
 			return
 		}
 		var frac int
@@ -301,7 +328,7 @@ func (s *bnb) node(nb bounds) {
 			return
 		}
 		if frac >= 0 {
-			s.branchFraction(&nb, flow, frac)
+			s.branchFraction(&nb, flow, frac, child)
 			return
 		}
 	} else if !bound.better(s.best.obj) {
@@ -352,14 +379,14 @@ func (s *bnb) node(nb bounds) {
 		}
 	}
 	// Open first: it keeps the relaxation's choice, so good plans are found early.
-	s.node(nb.with(branch, arcOpen, -1, -1))
-	s.node(nb.with(branch, arcClosed, -1, -1))
+	s.node(nb.with(branch, arcOpen, -1, -1), child)
+	s.node(nb.with(branch, arcClosed, -1, -1), child)
 }
 
 // branchFraction branches where the linear programme left arc a a fractional amount (flow holds
 // its floor): a free arc is branched used or unused, an open one on its amount (at most the
 // floor, or at least the ceiling). A floored copy, repaired, may improve the incumbent.
-func (s *bnb) branchFraction(nb *bounds, flow []int64, a int) {
+func (s *bnb) branchFraction(nb *bounds, flow []int64, a int, warm *warmStart) {
 	p := s.p
 	if r := p.repair(flow); r != nil {
 		if obj := p.evaluate(r); obj.better(s.best.obj) {
@@ -367,14 +394,14 @@ func (s *bnb) branchFraction(nb *bounds, flow []int64, a int) {
 		}
 	}
 	if nb.states[a] == arcFree {
-		s.node(nb.with(a, arcOpen, -1, -1))
-		s.node(nb.with(a, arcClosed, -1, -1))
+		s.node(nb.with(a, arcOpen, -1, -1), warm)
+		s.node(nb.with(a, arcClosed, -1, -1), warm)
 		return
 	}
 	if flow[a] >= nb.lo(p, a) {
-		s.node(nb.with(a, arcOpen, -1, flow[a]))
+		s.node(nb.with(a, arcOpen, -1, flow[a]), warm)
 	}
-	s.node(nb.with(a, arcOpen, flow[a]+1, -1))
+	s.node(nb.with(a, arcOpen, flow[a]+1, -1), warm)
 }
 
 // maxLPArcs bounds the linear programmes solved exactly: a dense rational simplex over more
@@ -396,7 +423,7 @@ func (s *bnb) lpTooBig(nb *bounds) bool {
 // without the linear programme: the flow, trimmed, is a candidate plan, and the search branches
 // on the over-cap venue's dearest free intent so that plans routing around it are explored too.
 // The plan is then not proven optimal.
-func (s *bnb) aroundNotional(nb *bounds, flow []int64) {
+func (s *bnb) aroundNotional(nb *bounds, flow []int64, warm *warmStart) {
 	p := s.p
 	s.inexact = true
 	if r := p.repair(flow); r != nil {
@@ -419,8 +446,8 @@ func (s *bnb) aroundNotional(nb *bounds, flow []int64) {
 		}
 	}
 	if branch >= 0 {
-		s.node(nb.with(branch, arcClosed, -1, -1))
-		s.node(nb.with(branch, arcOpen, -1, -1))
+		s.node(nb.with(branch, arcClosed, -1, -1), warm)
+		s.node(nb.with(branch, arcOpen, -1, -1), warm)
 	}
 }
 
@@ -734,19 +761,34 @@ func (lp *linearProgram) minimize() ([]*big.Rat, *big.Rat) {
 	return y, val
 }
 
-// relax solves the node's network relaxation: a min-cost flow by successive shortest paths,
-// without the venue caps. It returns the flow per arc (open arcs include their least size), its
-// bound, and false if the open arcs' least sizes cannot all be met.
-func (s *bnb) relax(nb *bounds) ([]int64, objective, bool) {
+// warmStart is what a node hands its children: its network relaxation's flow per arc (least
+// sizes included) and the node potentials that certified it optimal. A child's relaxation
+// differs from its parent's in one arc, so starting from the parent's flow leaves a few units to
+// re-route instead of the whole matching. It only changes where the search for the optimum
+// starts, never what it finds: see circulate.
+type warmStart struct {
+	flow []int64
+	pot  []int64
+}
+
+// relax solves the node's network relaxation, without the venue caps: a min-cost circulation
+// through one hub node (the hub gives each source up to its supply at no cost and takes from each
+// sink up to its demand at the sink's reward), so the flow value is free and the optimum is the
+// least objective over every amount. It returns the flow per arc (open arcs include their least
+// size), its bound, the warm start for the node's children, and false if the open arcs' least
+// sizes cannot all be met. err is errAugmentGuard when the min-cost flow ran out of augmentations.
+func (s *bnb) relax(nb *bounds, warm *warmStart) ([]int64, objective, *warmStart, bool, error) {
 	p := s.p
 	states := nb.states
 	nS, nD := len(p.supply), len(p.demand)
-	g := s.g.reset(2 + nS + nD)
-	const src, snk = 0, 1
-	supply := append([]int64(nil), p.supply...)
-	demand := append([]int64(nil), p.demand...)
+	g := s.g.reset(1 + nS + nD)
+	const hub = 0
+	supply := append(s.supply[:0], p.supply...)
+	demand := append(s.demand[:0], p.demand...)
+	s.supply, s.demand = supply, demand
 	base := make([]int64, len(p.arcs))
-	edgeOf := make([]int, len(p.arcs))
+	edgeOf := grow(s.edgeOf, len(p.arcs))
+	s.edgeOf = edgeOf
 	var fixedOpen int64
 	bound := objective{cost: new(big.Int)}
 	for a := range edgeOf {
@@ -772,7 +814,7 @@ func (s *bnb) relax(nb *bounds) ([]int64, objective, bool) {
 		}
 		return p.arcs[a].rate
 	}
-	group := make([]int, 0, len(p.maxCount))
+	group := s.group[:0]
 	for start := 0; start < len(p.arcs); {
 		end := start
 		for end < len(p.arcs) && p.arcs[end].src == p.arcs[start].src && p.arcs[end].dst == p.arcs[start].dst {
@@ -795,39 +837,69 @@ func (s *bnb) relax(nb *bounds) ([]int64, objective, bool) {
 		for _, a := range group {
 			capacity := nb.hi(p, a) - base[a]
 			if capacity < 0 {
-				return nil, objective{}, false
+				return nil, objective{}, nil, false, nil
 			}
 			if states[a] != arcOpen && covered >= need {
 				continue
 			}
 			covered += capacity
-			edgeOf[a] = g.add(2+p.arcs[a].src, 2+nS+p.arcs[a].dst, capacity, unit(a))
+			edgeOf[a] = g.add(1+p.arcs[a].src, 1+nS+p.arcs[a].dst, capacity, unit(a))
 		}
 		start = end
 	}
+	s.group = group
+	supEdge := len(g.to)
 	for i, v := range supply {
 		if v < 0 {
-			return nil, objective{}, false
+			return nil, objective{}, nil, false, nil
 		}
-		g.add(src, 2+i, v, 0)
+		g.add(hub, 1+i, v, 0)
 	}
+	dmdEdge := len(g.to)
 	for j, v := range demand {
 		if v < 0 {
-			return nil, objective{}, false
+			return nil, objective{}, nil, false, nil
 		}
-		g.add(2+nS+j, snk, v, -tierWeight(p.tier[j]))
+		g.add(1+nS+j, hub, v, -tierWeight(p.tier[j]))
 	}
-	g.minCostFlow(src, snk, nS)
+	pot := g.pot
+	if warm != nil {
+		// Start from the parent's flow, mapped onto this node's capacities (totals less this
+		// node's least sizes, clamped), and from its potentials.
+		out, in := grow(s.out, nS), grow(s.in, nD)
+		clear(out)
+		clear(in)
+		s.out, s.in = out, in
+		for a, x := range warm.flow {
+			out[p.arcs[a].src] += x
+			in[p.arcs[a].dst] += x
+			if e := edgeOf[a]; e >= 0 {
+				g.setFlow(e, x-base[a])
+			}
+		}
+		for i := range supply {
+			g.setFlow(supEdge+2*i, out[i]-(p.supply[i]-supply[i]))
+		}
+		for j := range demand {
+			g.setFlow(dmdEdge+2*j, in[j]-(p.demand[j]-demand[j]))
+		}
+		copy(pot, warm.pot)
+	} else {
+		clear(pot)
+	}
+	if err := g.circulate(augmentGuard(p.guard, len(g.to)/2, len(g.head))); err != nil {
+		return nil, objective{}, nil, false, err
+	}
 	flow := base
-	var tmp big.Int
+	tmp, amt := &s.tmp, &s.amt
 	for a := range p.arcs {
 		x := base[a]
 		if e := edgeOf[a]; e >= 0 {
 			x += g.flow(e)
 			if states[a] == arcFree && s.env[a] > 0 {
 				tmp.SetInt64(s.env[a])
-				tmp.Mul(&tmp, big.NewInt(g.flow(e)))
-				bound.cost.Add(bound.cost, &tmp)
+				tmp.Mul(tmp, amt.SetInt64(g.flow(e)))
+				bound.cost.Add(bound.cost, tmp)
 			}
 		}
 		flow[a] = x
@@ -835,16 +907,22 @@ func (s *bnb) relax(nb *bounds) ([]int64, objective, bool) {
 			arc := p.arcs[a]
 			bound.fill[p.tier[arc.dst]-1] += x
 			tmp.SetInt64(arc.rate)
-			tmp.Mul(&tmp, big.NewInt(x))
-			bound.cost.Add(bound.cost, &tmp)
+			tmp.Mul(tmp, amt.SetInt64(x))
+			bound.cost.Add(bound.cost, tmp)
 		}
 	}
 	tmp.SetInt64(fixedOpen)
-	tmp.Mul(&tmp, big.NewInt(rateScale))
-	bound.cost.Add(bound.cost, &tmp)
+	tmp.Mul(tmp, bigRateScale)
+	bound.cost.Add(bound.cost, tmp)
 	bound.setVal()
-	return flow, bound, true
+	return flow, bound, &warmStart{flow: flow, pot: append([]int64(nil), pot...)}, true, nil
 }
+
+// maxEnvelope caps a free arc's fixed cost spread per unit. A lower envelope keeps every bound a
+// lower bound (the relaxation only gets cheaper), and any arc the fee bound admits has an
+// envelope far below it (fixed ≤ bound·size); the cap keeps sums of path costs and potentials
+// well inside int64.
+const maxEnvelope = 1 << 44
 
 // a result beyond int64 saturates (it then marks an arc too dear to matter).
 func mulDiv(a, b, c int64) int64 {
@@ -861,10 +939,10 @@ func mulDiv(a, b, c int64) int64 {
 
 // graph is a residual network for successive shortest paths.
 type graph struct {
-	// scratch for minCostFlow
-	pot, dist   []int64
-	prev, order []int
-	done        []bool
+	// scratch for circulate
+	pot, dist, excess []int64
+	prev              []int
+	done              []bool
 
 	head []int
 	to   []int
@@ -881,8 +959,8 @@ func (g *graph) reset(n int) *graph {
 		g.head[i] = -1
 	}
 	g.to, g.next, g.cap, g.cost, g.orig = g.to[:0], g.next[:0], g.cap[:0], g.cost[:0], g.orig[:0]
-	g.pot, g.dist = grow(g.pot, n), grow(g.dist, n)
-	g.prev, g.order = grow(g.prev, n), grow(g.order, 0)
+	g.pot, g.dist, g.excess = grow(g.pot, n), grow(g.dist, n), grow(g.excess, n)
+	g.prev = grow(g.prev, n)
 	g.done = grow(g.done, n)
 	return g
 }
@@ -908,45 +986,82 @@ func (g *graph) add(u, v int, c, cost int64) int {
 
 func (g *graph) flow(e int) int64 { return g.orig[e] - g.cap[e] }
 
+// setFlow puts x, clamped to the edge's capacity, on forward edge e.
+func (g *graph) setFlow(e int, x int64) {
+	x = max(0, min(x, g.orig[e]))
+	g.cap[e], g.cap[e^1] = g.orig[e]-x, x
+}
+
 const inf = math.MaxInt64 / 4
 
-// minCostFlow pushes flow from s to t along shortest paths while a path of negative cost exists,
-// which minimises cost over all flow values. The network starts acyclic (source, sources, sinks,
-// sink in layers) so the first potentials come from one pass in that order; Dijkstra on reduced
-// costs does the rest.
-func (g *graph) minCostFlow(s, t, nS int) {
+// errAugmentGuard says a min-cost flow stopped at its augmentation guard.
+var errAugmentGuard = errors.New("min-cost flow: augmentation guard reached")
+
+// augmentsPerEdge sets the default augmentation guard of one min-cost flow: successive shortest
+// paths on integer data ends, but on a pathological instance only after as many augmentations as
+// there are units; a real relaxation needs about one per node (measured: ~35 on 50 chains × 4
+// tokens, a handful on a warm-started child).
+const augmentsPerEdge = 8
+
+// augmentGuard is the most augmentations a min-cost flow over m edges and n nodes may take:
+// guard when positive (tests), else augmentsPerEdge per edge and one per node.
+func augmentGuard(guard, m, n int) int {
+	if guard > 0 {
+		return guard
+	}
+	return augmentsPerEdge*m + n + 16
+}
+
+// circulate turns the graph's current flow (any amounts within the capacities) into a min-cost
+// circulation, starting from the potentials in g.pot (any finite values). It first makes the
+// potentials certify the flow (every residual edge of reduced cost c(u,v) + pot[u] − pot[v] at
+// least 0) by saturating each edge of negative reduced cost and emptying each of positive
+// reduced cost; that leaves some nodes with an excess and some with a deficit. Then, while a node
+// has an excess, it sends flow along a shortest path (Dijkstra on reduced costs, from every node
+// in excess at once) to the nearest node in deficit and raises the potentials by the distances,
+// which keeps them a certificate. Zero flow is feasible (every capacity is at least 0), so a
+// path always exists, and the flow it ends with is balanced and certified: optimal, whatever
+// flow and potentials it started from (reduced-cost optimality: Ahuja, Magnanti and Orlin,
+// Network Flows, §9.3 and §9.7). A warm start changes only how many paths are needed. It stops
+// with errAugmentGuard after limit augmentations.
+func (g *graph) circulate(limit int) error {
 	n := len(g.head)
-	pot := g.pot
-	// Layered initial potentials: s=0; sources 0; sinks: cheapest in-edge; t: cheapest via sinks.
+	pot, excess := g.pot, g.excess
+	clear(excess)
+	base := pot[0]
 	for i := range pot {
-		pot[i] = inf
+		pot[i] -= base
 	}
-	pot[s] = 0
-	order := g.order[:0]
-	order = append(order, s)
-	for i := 2; i < 2+nS; i++ {
-		order = append(order, i)
-	}
-	for i := 2 + nS; i < n; i++ {
-		order = append(order, i)
-	}
-	order = append(order, t)
-	for _, u := range order {
-		if pot[u] == inf {
-			continue
+	for e := 0; e < len(g.to); e += 2 {
+		u, v := g.to[e+1], g.to[e]
+		switch rc := g.cost[e] + pot[u] - pot[v]; {
+		case rc < 0:
+			g.setFlow(e, g.orig[e])
+		case rc > 0:
+			g.setFlow(e, 0)
 		}
-		for e := g.head[u]; e >= 0; e = g.next[e] {
-			if g.cap[e] > 0 && pot[u]+g.cost[e] < pot[g.to[e]] {
-				pot[g.to[e]] = pot[u] + g.cost[e]
-			}
+		if x := g.flow(e); x > 0 {
+			excess[v] += x
+			excess[u] -= x
 		}
 	}
 	dist, prev, done := g.dist, g.prev, g.done
-	for {
+	for augments := 0; ; augments++ {
+		sources := 0
 		for i := range dist {
 			dist[i], prev[i], done[i] = inf, -1, false
+			if excess[i] > 0 {
+				dist[i] = 0
+				sources++
+			}
 		}
-		dist[s] = 0
+		if sources == 0 {
+			return nil
+		}
+		if augments >= limit {
+			return errAugmentGuard
+		}
+		target := -1
 		for {
 			u := -1
 			for i := 0; i < n; i++ {
@@ -958,12 +1073,13 @@ func (g *graph) minCostFlow(s, t, nS int) {
 				break
 			}
 			done[u] = true
-			if u == t {
-				break // the rest cannot shorten the path to t
+			if excess[u] < 0 {
+				target = u
+				break // the rest cannot be nearer
 			}
 			for e := g.head[u]; e >= 0; e = g.next[e] {
 				v := g.to[e]
-				if g.cap[e] <= 0 || done[v] || pot[v] >= inf {
+				if g.cap[e] <= 0 || done[v] {
 					continue
 				}
 				if nd := dist[u] + g.cost[e] + pot[u] - pot[v]; nd < dist[v] {
@@ -971,32 +1087,32 @@ func (g *graph) minCostFlow(s, t, nS int) {
 				}
 			}
 		}
-		if dist[t] >= inf {
-			return
+		if target < 0 {
+			// No deficit reachable from an excess: impossible while zero flow is feasible.
+			return errors.New("min-cost flow: an excess cannot reach a deficit")
 		}
-		// Potentials stay feasible (reduced costs ≥ 0) when nodes settled before t add their
-		// distance and every other node adds t's.
-		dt := dist[t]
+		// Potentials stay a certificate when nodes settled before the target add their
+		// distance and every other node adds the target's.
+		dt := dist[target]
 		for i := range pot {
-			switch {
-			case pot[i] >= inf:
-			case done[i]:
+			if done[i] {
 				pot[i] += dist[i]
-			default:
+			} else {
 				pot[i] += dt
 			}
 		}
-		// pot[t] - pot[s] is now the true cost of the shortest path.
-		if pot[t]-pot[s] >= 0 {
-			return
+		push := -excess[target]
+		from := target
+		for prev[from] >= 0 {
+			push = min(push, g.cap[prev[from]])
+			from = g.to[prev[from]^1]
 		}
-		push := int64(inf)
-		for v := t; v != s; v = g.to[prev[v]^1] {
-			push = min(push, g.cap[prev[v]])
-		}
-		for v := t; v != s; v = g.to[prev[v]^1] {
+		push = min(push, excess[from])
+		for v := target; v != from; v = g.to[prev[v]^1] {
 			g.cap[prev[v]] -= push
 			g.cap[prev[v]^1] += push
 		}
+		excess[from] -= push
+		excess[target] += push
 	}
 }

@@ -1,6 +1,7 @@
 package planner
 
 import (
+	"math/big"
 	"math/rand/v2"
 	"testing"
 
@@ -135,4 +136,94 @@ func TestSolveMatchesBruteForce(t *testing.T) {
 	require.Greater(t, capped, 50, "the instances must exercise binding notional caps")
 	// Every plan is proven and optimal (checked above), binding caps included.
 	require.Zero(t, suboptimal+unproven, "every plan must be proven and optimal")
+}
+
+// TestWarmStartMatchesColdStart: a node's relaxation started from its parent's flow and
+// potentials has the same optimum as the relaxation solved from nothing, for random parents and
+// every kind of child (an arc closed, opened, or its amount narrowed either way).
+func TestWarmStartMatchesColdStart(t *testing.T) {
+	r := rand.New(rand.NewPCG(13, 17))
+	const q = 1000
+	children := 0
+	for i := 0; i < 2000; i++ {
+		p := randomProblem(r, q)
+		if len(p.arcs) == 0 {
+			continue
+		}
+		s := newBnB(p, 1<<20)
+		root := bounds{states: make([]int8, len(p.arcs))}
+		_, _, warm, ok, err := s.relax(&root, nil)
+		require.NoError(t, err)
+		require.True(t, ok)
+		for k := 0; k < 4; k++ {
+			a := r.IntN(len(p.arcs))
+			var nb bounds
+			switch k {
+			case 0:
+				nb = root.with(a, arcClosed, -1, -1)
+			case 1:
+				nb = root.with(a, arcOpen, -1, -1)
+			case 2:
+				nb = root.with(a, arcOpen, -1, warm.flow[a])
+			default:
+				nb = root.with(a, arcOpen, warm.flow[a]+1, -1)
+			}
+			_, cold, _, coldOK, err := s.relax(&nb, nil)
+			require.NoError(t, err)
+			hotFlow, hot, _, hotOK, err := s.relax(&nb, warm)
+			require.NoError(t, err)
+			require.Equal(t, coldOK, hotOK, "instance %d child %d: feasibility", i, k)
+			if !coldOK {
+				continue
+			}
+			children++
+			require.Zero(t, cold.val.Cmp(hot.val), "instance %d child %d: cold %s, warm %s", i, k, cold.val, hot.val)
+			require.Zero(t, p.evaluateRelaxed(s, &nb, hotFlow).Cmp(hot.val), "instance %d child %d: warm bound is not its flow's value", i, k)
+		}
+	}
+	require.Greater(t, children, 3000)
+}
+
+// evaluateRelaxed is the relaxation's objective of a flow at a node: true costs, plus the
+// envelope of the fixed cost on free arcs and the full fixed cost on open ones.
+func (p *flowProblem) evaluateRelaxed(s *bnb, nb *bounds, flow []int64) *big.Int {
+	o := objective{cost: new(big.Int)}
+	for a, x := range flow {
+		arc := p.arcs[a]
+		o.fill[p.tier[arc.dst]-1] += x
+		per := arc.rate
+		if nb.states[a] == arcFree {
+			per += s.env[a]
+		}
+		o.cost.Add(o.cost, new(big.Int).Mul(big.NewInt(per), big.NewInt(x)))
+		if nb.states[a] == arcOpen {
+			o.cost.Add(o.cost, new(big.Int).Mul(big.NewInt(arc.fixed), big.NewInt(rateScale)))
+		}
+	}
+	o.setVal()
+	return o.val
+}
+
+// TestAugmentGuard: a min-cost flow that reaches its augmentation guard stops the search and
+// the solution is empty and flagged, never a plan built on an unfinished bound.
+func TestAugmentGuard(t *testing.T) {
+	r := rand.New(rand.NewPCG(7, 11))
+	hit := 0
+	for i := 0; i < 200; i++ {
+		p := randomProblem(r, 1000)
+		if len(p.arcs) == 0 {
+			continue
+		}
+		p.guard = 1
+		got := solve(p, 1<<20)
+		if !got.guard {
+			continue // one augmentation was enough
+		}
+		hit++
+		require.False(t, got.proven)
+		for _, x := range got.flow {
+			require.Zero(t, x)
+		}
+	}
+	require.Greater(t, hit, 50)
 }

@@ -195,8 +195,14 @@ func Plan(pol *Policy, costs CostModel, st *State, account string, basis Basis) 
 		rec.Reason = "no feasible route: see rejected"
 		return d
 	}
+	prob.guard = pol.augmentGuard
 	sol := solve(prob, pol.searchNodes)
 	rec.Proven, rec.Nodes = sol.proven, sol.nodes
+	if sol.guard {
+		// A relaxation that did not finish bounds nothing: no plan is trusted (fail closed).
+		rec.Reason = "no intent: the solver's min-cost flow reached its iteration guard (fail closed)"
+		return d
+	}
 	if !sol.proven {
 		rec.Gap = "unknown"
 		if sol.gap != nil {

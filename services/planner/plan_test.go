@@ -257,3 +257,19 @@ func rejected(w *world, in *events.RebalanceIntent) *events.ExecutionUpdate {
 		IntentID: in.ID, Account: in.Account, Venue: in.Venue, IntentVersion: 1, State: events.StateRejected, Legs: []events.Leg{},
 	}
 }
+
+// TestPlanFailsClosedAtAugmentGuard: when the solver's min-cost flow reaches its iteration
+// guard, the decision has no intent and says why.
+func TestPlanFailsClosedAtAugmentGuard(t *testing.T) {
+	w := newWorld(t, testYAML)
+	w.balanced()
+	w.chainSnap(1, "2000", "2000")
+	w.chainSnap(10, "400", "400")
+	require.Len(t, w.plan().Intents, 2, "the world must call for two intents (two augmentations)")
+
+	w.pol.augmentGuard = 1
+	d := w.plan()
+	require.Empty(t, d.Intents)
+	require.False(t, d.Record.Proven)
+	require.Contains(t, d.Record.Reason, "iteration guard")
+}

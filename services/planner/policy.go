@@ -25,6 +25,9 @@ type Policy struct {
 	tokens   map[string]*big.Rat // fair prices
 	// searchNodes bounds the solver's branch and bound (planner.searchNodes).
 	searchNodes int
+	// augmentGuard, when positive, bounds each min-cost flow's augmentations (tests); zero
+	// leaves augmentGuard's default.
+	augmentGuard int
 }
 
 type nodeKey struct {
