@@ -16,9 +16,11 @@ help: ## list the targets
 test: ## run every test with the race detector, then the TypeScript reader's (installs redis-server if missing)
 	@scripts/ensure-redis.sh
 	$(GO) test -race -count=1 -timeout 30m $(PKGS)
-	@# The devnet end-to-end test runs the whole system; under -race on two cores it cannot keep up
-	@# with its own simulated chains, so it is built for this second pass only (tag !race).
+	@# The devnet end-to-end test and test/e2e (the three services as separate processes) run the
+	@# whole system; under -race on two cores the simulated chains and venues cannot keep up, so they
+	@# are built for this second pass only (tag !race).
 	$(GO) test -count=1 -timeout 10m -run '^TestDevnet' ./cmd/rebalancer/internal/app
+	$(GO) test -count=1 -timeout 10m ./test/e2e
 	$(MAKE) test-ts
 
 .PHONY: bench

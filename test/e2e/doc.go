@@ -1,0 +1,20 @@
+// Package e2e tests the rebalancer end to end with its three services as separate processes, the
+// way they run in Kubernetes: TestMain builds the rebalancer binary once, each test starts
+// devnet's parts in the test process (embedded NATS, a private Redis, the simulated chains, the
+// Binance and Hyperliquid simulators, a seeded imbalance), writes the configuration file and the
+// key files, and runs `rebalancer balancewatcher`, `rebalancer planner` and `rebalancer executor`
+// as subprocesses with their own ops ports. Only URLs and files differ from production.
+//
+// The tests check that the imbalance becomes intents on the stream, that the intents complete on
+// the simulators with exactly one deposit, order and withdrawal each (the simulator's own record),
+// that no chain ends below its threshold, and, every 200ms throughout, that the ledger read at
+// its asOf plus the chains' balances at those blocks equals the true inventory (devnet.Checker).
+// Faults: the executor killed with SIGKILL after its first signed deposit, the planner killed and
+// restarted.
+//
+// The tests are built without the race detector (make test runs them in its race-free pass):
+// the simulated chains and venues in the test process cannot keep up under -race on two cores.
+// The services are a plain build too; every package they link has its own race-checked tests.
+// `go test -short` skips them. A failed test keeps its directory (logs, config, key files) and
+// prints the last lines of each service's log.
+package e2e
