@@ -159,6 +159,7 @@ func (b *Bus) Consume(ctx context.Context, spec ConsumerSpec, h Handler) error {
 	if err != nil {
 		return err
 	}
+	defer b.watchLag(spec.Durable)()
 	adv, err := b.nc.Subscribe(maxDeliveriesAdvisory(spec.Durable), c.onMaxDeliveries)
 	if err != nil {
 		return fmt.Errorf("bus: consumer %s: subscribe max-deliveries advisory: %w", spec.Durable, err)

@@ -192,6 +192,7 @@ func (e *Executor) record(ctx context.Context, account string, rec *Record, v ui
 		return 0, fmt.Errorf("record %s → %s: %w", rec.State, next.State, err)
 	}
 	e.m.steps.WithLabelValues(rec.Intent.Venue, string(next.State)).Inc()
+	e.m.ops.transition(rec, next, now)
 	ev := log.Info().Str("from", string(rec.State)).Str("to", string(next.State)).Uint64("version", nv)
 	if next.Deposit.TxHash != "" {
 		ev = ev.Str("depositTx", next.Deposit.TxHash)
