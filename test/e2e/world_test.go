@@ -4,7 +4,6 @@ package e2e
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"math/big"
 	"os"
@@ -26,11 +25,8 @@ import (
 	"github.com/rebalancer-dev/rebalancer/internal/config"
 	"github.com/rebalancer-dev/rebalancer/internal/devnet"
 	simbinance "github.com/rebalancer-dev/rebalancer/internal/sim/binance"
-	"github.com/rebalancer-dev/rebalancer/internal/venue"
-	"github.com/rebalancer-dev/rebalancer/internal/venue/binance"
 	"github.com/rebalancer-dev/rebalancer/pkg/events"
 	"github.com/rebalancer-dev/rebalancer/pkg/pending"
-	"github.com/rebalancer-dev/rebalancer/services/balancewatcher"
 )
 
 // world is devnet's parts running in the test process (NATS, Redis, simulated chains, the venue
@@ -107,7 +103,6 @@ func newWorld(t *testing.T) *world {
 	w.stream = &streamView{intents: map[string]*events.RebalanceIntent{}, last: map[string]*events.ExecutionUpdate{}}
 	w.background(func(ctx context.Context) error { return tracker.Follow(ctx, w.bus, 100*time.Millisecond) })
 	w.background(func(ctx context.Context) error { return w.stream.follow(ctx, w.bus, 50*time.Millisecond) })
-	w.background(w.standInVenueWatcher)
 
 	w.watcher = newProc(t, dir, "balancewatcher", w.files.Config, w.files.Env)
 	w.planner = newProc(t, dir, "planner", w.files.Config, w.files.Env)
@@ -171,56 +166,6 @@ func (w *world) startServices() {
 	for _, p := range []*proc{w.watcher, w.planner, w.executor} {
 		p.start(w.t, w.ctx)
 	}
-}
-
-// standInVenueWatcher publishes the relayer's Binance balances, as the balancewatcher target
-// would if it read venues: today only devnet's in-process wiring gives the watcher venue
-// clients (docs/architecture.md, known limits), and the planner keeps a venue whose state is
-// unknown out of every intent. It is the watcher's own code, run here on the venue alone.
-func (w *world) standInVenueWatcher(ctx context.Context) error {
-	v, ok := w.cfg.Venue(events.VenueBinance)
-	if !ok {
-		return errors.New("devnet configures no binance venue")
-	}
-	nets := map[string]*binance.Network{}
-	var names []string
-	for _, l := range v.Legs {
-		tc, ok := w.cfg.TokenOn(l.Token, l.Chain)
-		if !ok {
-			continue
-		}
-		if nets[l.Network] == nil {
-			nets[l.Network] = &binance.Network{Name: l.Network, ChainID: l.Chain}
-			names = append(names, l.Network)
-		}
-		nets[l.Network].Tokens = append(nets[l.Network].Tokens, binance.Token{Symbol: l.Token, Decimals: tc.Decimals, Address: tc.Address})
-	}
-	var networks []binance.Network
-	for _, n := range names {
-		networks = append(networks, *nets[n])
-	}
-	bc, err := binance.New(ctx, binance.Config{BaseURL: w.in.BinanceURL, Credentials: binance.NewCredentials(w.in.BinanceKey, w.in.BinanceSecret), Networks: networks})
-	if err != nil {
-		return err
-	}
-	b, err := bus.Connect(ctx, bus.Config{URL: w.in.NATS.URL(), Name: "e2e-venues"}, zerolog.Nop(), nil)
-	if err != nil {
-		return err
-	}
-	defer func() { _ = b.Close(context.WithoutCancel(ctx)) }()
-	bw, err := balancewatcher.New(balancewatcher.Config{Accounts: []common.Address{w.account}, Venues: []string{events.VenueBinance}, VenueInterval: 2 * time.Second},
-		balancewatcher.Deps{
-			Venues: []balancewatcher.VenueReader{balancewatcher.VenueAccounts{Name: events.VenueBinance, Accounts: map[common.Address]venue.Balancer{w.account: bc}}},
-			Stream: balancewatcher.BusStream{B: b},
-			Log:    zerolog.Nop(),
-		})
-	if err != nil {
-		return err
-	}
-	if err := bw.Start(ctx); err != nil && !errors.Is(err, context.Canceled) {
-		return err
-	}
-	return nil
 }
 
 // checkEvery runs the conservation check every interval until the test ends; a violation fails
