@@ -40,6 +40,30 @@
 //     and within maxFee, and the intent's deadline. A failure there is a wait; the order's price
 //     bound is minAmountOut plus the withdrawal fee, read fresh.
 //
+// The Hyperliquid route (hyperliquid.go) runs accepted → deposit_signed → deposit_mined →
+// deposit_credited → transferred → [order_placed →] order_filled → withdraw_requested → landed →
+// completed, with the same discipline and these differences:
+//   - the deposit is a plain ERC20 transfer to Bridge2 (Arbitrum USDC, at least the venue's
+//     minimum, credited to perp) or to the token's system address (HyperEVM USDT0); HyperEVM USDC
+//     is approve(CoreDepositWallet) then CoreDepositWallet.deposit(amount, spot), two write-ahead
+//     transactions with their own step keys (<intent id>:approve, <intent id>:deposit), both
+//     inside deposit_signed. A plain transfer there would be lost. approve sets rather than adds to
+//     the allowance, so an intent signs its approve only while no other intent's approve waits for
+//     its deposit to be signed (nonce order then keeps each pair together). The source debit's
+//     untilBlock is the deposit call's block, never the approve's;
+//   - the venue credit is confirmed on HyperCore's ledger (an EVM receipt proves nothing);
+//     make-tradable moves perp USDC to spot, and runs again, level-triggered, right before the
+//     order and before a HyperEVM withdrawal, since the account's spot and perp are one pool;
+//   - the swap is an IOC order whose cloid derives from the intent id and step, signed once and
+//     resent as the same bytes;
+//   - the withdrawal (withdraw3 to Arbitrum, fee deducted, or spotSend to the token's system
+//     address for HyperEVM) reports no chain transaction: the destination chain's head is recorded
+//     before it is requested, and withdraw_requested lasts until a Transfer of the destination
+//     token from the venue's payout sender (Bridge2; the system address) to the account, of
+//     exactly the venue's net amount, appears after that block. Each such Transfer is claimed by
+//     one intent (rebal:v1:{account}:exec:landings, HSETNX on <chain>:<tx>:<log index>), so two
+//     intents waiting for equal payouts never take the same one.
+//
 // An intent that made no progress rests for Config.Poll before the venue is asked again: venue
 // lookups cost request weight (Binance's withdrawal history is heavy), and a tick is short.
 //
@@ -83,8 +107,7 @@
 // recorded steps, escalations, side effects, held-back snapshots and step errors, and show the
 // leases held, the halted venues and asOf per chain; Ready answers /readyz.
 //
-// Not yet: Hyperliquid routes; re-verifying recorded blocks after a reorg (a snapshot's Reorg
-// marker is not acted on).
+// Not yet: re-verifying recorded blocks after a reorg (a snapshot's Reorg marker is not acted on).
 //
 // # Redis keys
 //

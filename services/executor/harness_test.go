@@ -66,6 +66,28 @@ type harness struct {
 
 	mu      sync.Mutex
 	intents map[string]*events.RebalanceIntent
+
+	// venueName names the venue the executor drives (testVenueName unless set), chainIDs the
+	// chains watched and checked (testChains unless set).
+	venueName string
+	chainIDs  []uint64
+	// feesFromLegs takes each intent's fee as amountIn − its destination leg's current amount (the
+	// venue's own figures), instead of amountIn − minAmountOut (exact only with the test venue).
+	feesFromLegs bool
+}
+
+func (h *harness) venueKey() string {
+	if h.venueName != "" {
+		return h.venueName
+	}
+	return testVenueName
+}
+
+func (h *harness) chainList() []uint64 {
+	if h.chainIDs != nil {
+		return h.chainIDs
+	}
+	return testChains
 }
 
 type harnessOption func(*harnessOptions)
@@ -234,7 +256,7 @@ func (h *harness) deps(b Bus) Deps {
 		v = h.real
 	}
 	return Deps{Bus: b, Redis: h.rdb, Chains: chains, Senders: NewSenders(h.rdb, h.clients, signers),
-		Venues: map[string]Venue{testVenueName: v}, Log: h.log}
+		Venues: map[string]Venue{h.venueKey(): v}, Log: h.log}
 }
 
 // kill tears the instance down hard from inside a fault point: nothing after the point runs.
@@ -326,7 +348,7 @@ func (h *harness) watch(ctx context.Context, period time.Duration) {
 	t := time.NewTicker(period)
 	defer t.Stop()
 	for {
-		for _, id := range testChains {
+		for _, id := range h.chainList() {
 			head := h.chains[id].Head()
 			if head == prev[id] {
 				continue
@@ -369,7 +391,7 @@ func (h *harness) conservation(ctx context.Context) error {
 	}
 	total := new(big.Int)
 	initial := new(big.Int)
-	for _, id := range testChains {
+	for _, id := range h.chainList() {
 		asOf := view.Chains[id].AsOf
 		for _, tok := range h.chains[id].Tokens() {
 			bal, err := h.clients[id].BalanceOf(ctx, asOf, tok.Address, h.account)
@@ -382,6 +404,14 @@ func (h *harness) conservation(ctx context.Context) error {
 			}
 			total.Add(total, bal.Mul(bal, scale))
 			initial.Add(initial, new(big.Int).Mul(big.NewInt(initialTokens), pow10(18)))
+		}
+	}
+	dstLegs := map[string]*big.Int{}
+	if h.feesFromLegs {
+		for _, l := range view.Legs() {
+			if l.Name == legDst {
+				dstLegs[l.IntentID] = l.Amount
+			}
 		}
 	}
 	fees := new(big.Int)
@@ -398,7 +428,14 @@ func (h *harness) conservation(ctx context.Context) error {
 			continue
 		}
 		in := new(big.Int).Mul(it.AmountIn.Big(), pow10(18-it.Route.SrcDecimals))
-		out := new(big.Int).Mul(it.MinAmountOut.Big(), pow10(18-it.Route.DstDecimals))
+		dst := it.MinAmountOut.Big()
+		if h.feesFromLegs {
+			if dst = dstLegs[id]; dst == nil {
+				h.mu.Unlock()
+				return fmt.Errorf("intent %s has legs but no destination leg", id)
+			}
+		}
+		out := new(big.Int).Mul(dst, pow10(18-it.Route.DstDecimals))
 		fees.Add(fees, in.Sub(in, out))
 	}
 	h.mu.Unlock()

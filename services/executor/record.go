@@ -54,11 +54,14 @@ type Attempt struct {
 // DepositStep is the deposit's data: the write-ahead step key and tx, the block it was mined in,
 // what the venue credited.
 type DepositStep struct {
-	StepKey  string        `json:"stepKey,omitempty"`
-	Address  string        `json:"address,omitempty"`
-	TxHash   string        `json:"txHash,omitempty"`
-	Block    uint64        `json:"block,omitempty"`
-	Credited events.Amount `json:"credited"`
+	StepKey string `json:"stepKey,omitempty"`
+	Address string `json:"address,omitempty"`
+	// ApproveTx is the approve signed before a deposit that the venue pulls with transferFrom
+	// (Hyperliquid's CoreDepositWallet); TxHash is always the call that moves the tokens.
+	ApproveTx string        `json:"approveTx,omitempty"`
+	TxHash    string        `json:"txHash,omitempty"`
+	Block     uint64        `json:"block,omitempty"`
+	Credited  events.Amount `json:"credited"`
 }
 
 // OrderStep is the trade's data.
@@ -84,6 +87,9 @@ type WithdrawStep struct {
 	TxHash   string        `json:"txHash,omitempty"`
 	Block    uint64        `json:"block,omitempty"`
 	Landed   events.Amount `json:"landed"`
+	// Since is the destination chain's head read before the withdrawal was first requested, for
+	// venues that report no chain transaction (Hyperliquid): its landing is a later block.
+	Since uint64 `json:"since,omitempty"`
 }
 
 func (r *Record) encode() ([]byte, error) {
@@ -181,6 +187,7 @@ func (r *Record) refs() map[string]string {
 			m[k] = v
 		}
 	}
+	put("approveTx", r.Deposit.ApproveTx)
 	put("depositTx", r.Deposit.TxHash)
 	if r.Deposit.Block != 0 {
 		m["depositBlock"] = strconv.FormatUint(r.Deposit.Block, 10)

@@ -90,7 +90,13 @@ func (e *Executor) step(ctx context.Context, x *stepEnv, rec *Record) (*Record, 
 	if now.After(rec.Deadline) && !halted && now.Sub(resumed) > e.cfg.timeout(stateOf(rec)) {
 		return e.escalate(ctx, rec, fmt.Sprintf("timed out in %s", stateOf(rec)))
 	}
-	next, err := e.binanceStep(ctx, x, rec)
+	var next *Record
+	var err error
+	if rec.Intent.Venue == events.VenueHyperliquid {
+		next, err = e.hlStep(ctx, x, rec)
+	} else {
+		next, err = e.binanceStep(ctx, x, rec)
+	}
 	switch {
 	case errors.Is(err, errDryRun):
 		return nil, nil
@@ -151,6 +157,11 @@ func (rec *Record) waitingAfterCall(w string) *Record {
 
 // fundsAt says where an intent's funds are in a state, for needs_attention.
 func (rec *Record) fundsAt(st events.State) string {
+	if rec.Intent.Venue == events.VenueHyperliquid {
+		if s, ok := rec.hlFundsAt(st); ok {
+			return s
+		}
+	}
 	r := rec.Intent.Route
 	v := rec.Intent.Venue
 	switch st {
@@ -180,7 +191,9 @@ func (rec *Record) fundsAt(st events.State) string {
 // rejected and its legs dropped instead, since the chain balance already holds the funds.
 func (e *Executor) escalate(ctx context.Context, rec *Record, why string) (*Record, error) {
 	st := stateOf(rec)
-	if st == events.StateAccepted {
+	// A deposit_signed intent may hold only an approve (Hyperliquid's CoreDepositWallet): an
+	// approve moves nothing, so without a signed deposit nothing left the account.
+	if st == events.StateAccepted || (st == events.StateDepositSigned && rec.Deposit.TxHash == "") {
 		signed, err := e.depositSigned(ctx, rec)
 		if err != nil {
 			return nil, err
@@ -224,94 +237,13 @@ func (e *Executor) binanceStep(ctx context.Context, x *stepEnv, rec *Record) (*R
 		return e.stepAccepted(ctx, x, v, rec)
 
 	case events.StateDepositSigned:
-		sender, ok := e.d.Senders(r.SrcChain, accountOf(rec))
-		if !ok {
-			return nil, fmt.Errorf("no sender for chain %d", r.SrcChain)
-		}
-		ts := &txStore{rdb: e.d.Redis, account: accountOf(rec)}
-		txr, ok, err := ts.LoadTx(ctx, rec.depositStepKey())
-		if err != nil {
-			return nil, err
-		}
-		if !ok {
-			return nil, fmt.Errorf("deposit %s recorded as signed but its write-ahead record is missing", rec.Deposit.TxHash)
-		}
-		rcpt, err := e.d.Chains[r.SrcChain].Receipt(ctx, txr.Hash)
-		if errors.Is(err, chain.ErrNotFound) {
-			if err := x.effect("broadcast-deposit"); err != nil {
-				return nil, err
-			}
-			berr := sender.Broadcast(ctx, txr)
-			if err := x.after("broadcast-deposit"); err != nil {
-				return nil, err
-			}
-			if errors.Is(berr, chain.ErrNonceConsumed) {
-				n := rec.to(events.StateNeedsAttention)
-				n.FundsAt, n.Error = rec.fundsAt(events.StateDepositSigned), berr.Error()
-				return n, nil
-			}
-			if berr != nil {
-				return nil, berr
-			}
-			x.log.Info().Str("tx", txr.Hash.Hex()).Uint64("chain", r.SrcChain).Msg("deposit broadcast")
-			rcpt, err = e.d.Chains[r.SrcChain].Receipt(ctx, txr.Hash)
-			if errors.Is(err, chain.ErrNotFound) {
-				return nil, nil
-			}
-		}
-		if err != nil {
-			return nil, err
-		}
-		if rcpt.Status != types.ReceiptStatusSuccessful {
-			// The transfer reverted: nothing left the account.
-			return rec.abandonReverted(rcpt), nil
-		}
-		n := rec.to(events.StateDepositMined)
-		n.Deposit.Block = rcpt.BlockNumber.Uint64()
-		n.leg(legSrc).UntilBlock = n.Deposit.Block
-		return n, nil
+		return e.stepDepositSigned(ctx, x, rec)
 
 	case events.StateDepositMined:
-		dep, err := v.FindDeposit(ctx, rec.srcKey(), rec.Deposit.TxHash)
-		if errors.Is(err, venue.ErrNotFound) {
-			return nil, nil
-		}
-		if err != nil {
-			return nil, err
-		}
-		switch {
-		case dep.Status == venue.DepositRejected:
-			n := rec.to(events.StateNeedsAttention)
-			n.FundsAt, n.Error = rec.fundsAt(events.StateDepositMined), "venue rejected the deposit: "+dep.Raw
-			return n, nil
-		case dep.Status == venue.DepositCredited:
-			n := rec.to(events.StateDepositCredited)
-			n.Deposit.Credited = events.NewAmount(dep.Amount.Rescale(r.SrcDecimals, venue.Down).Units)
-			return n, nil
-		case dep.Wait != venue.WaitNone:
-			return rec.waiting(string(dep.Wait)), nil
-		}
-		return nil, nil
+		return e.stepDepositMined(ctx, v, rec)
 
 	case events.StateDepositCredited:
-		if err := x.effect("make-tradable"); err != nil {
-			return nil, err
-		}
-		w, err := v.MakeTradable(ctx, r.SrcToken, venue.NewAmount(rec.Deposit.Credited.Big(), r.SrcDecimals))
-		if err := x.after("make-tradable"); err != nil {
-			return nil, err
-		}
-		if err != nil {
-			return nil, err
-		}
-		switch w {
-		case venue.WaitNone:
-			return rec.to(events.StateTransferred), nil
-		case venue.WaitInsufficient:
-			return nil, nil // the credit has not reached a wallet yet: look again
-		default:
-			return rec.waiting(string(w)), nil
-		}
+		return e.stepMakeTradable(ctx, x, v, rec)
 
 	case events.StateTransferred:
 		if r.SrcToken == r.DstToken {
@@ -360,6 +292,118 @@ func (rec *Record) abandonReverted(rcpt *types.Receipt) *Record {
 	n.FundsAt = rec.fundsAt(events.StateAccepted)
 	n.Error = fmt.Sprintf("deposit tx %s reverted in block %s: nothing left the account", rec.Deposit.TxHash, rcpt.BlockNumber)
 	return n
+}
+
+// stepDepositSigned broadcasts the recorded deposit (the same bytes, as often as needed) and, once
+// it is mined, records its block as the source debit's untilBlock.
+func (e *Executor) stepDepositSigned(ctx context.Context, x *stepEnv, rec *Record) (*Record, error) {
+	txr, ok, err := (&txStore{rdb: e.d.Redis, account: accountOf(rec)}).LoadTx(ctx, rec.depositStepKey())
+	if err != nil {
+		return nil, err
+	}
+	if !ok {
+		return nil, fmt.Errorf("deposit %s recorded as signed but its write-ahead record is missing", rec.Deposit.TxHash)
+	}
+	rcpt, berr, err := e.mined(ctx, x, rec, txr, "deposit")
+	switch {
+	case err != nil:
+		return nil, err
+	case errors.Is(berr, chain.ErrNonceConsumed):
+		n := rec.to(events.StateNeedsAttention)
+		n.FundsAt, n.Error = rec.fundsAt(events.StateDepositSigned), berr.Error()
+		return n, nil
+	case berr != nil:
+		return nil, berr
+	case rcpt == nil:
+		return nil, nil
+	case rcpt.Status != types.ReceiptStatusSuccessful:
+		// The transfer reverted: nothing left the account.
+		return rec.abandonReverted(rcpt), nil
+	}
+	n := rec.to(events.StateDepositMined)
+	n.Deposit.Block = rcpt.BlockNumber.Uint64()
+	n.leg(legSrc).UntilBlock = n.Deposit.Block
+	return n, nil
+}
+
+// mined returns the receipt of a write-ahead transaction of the intent on its source chain,
+// broadcasting the recorded bytes first when it is not mined (effect "broadcast-<what>"). A nil
+// receipt means not mined yet; berr is the broadcast's own failure (chain.ErrNonceConsumed: another
+// transaction took the nonce).
+func (e *Executor) mined(ctx context.Context, x *stepEnv, rec *Record, txr chain.TxRecord, what string) (rcpt *types.Receipt, berr, err error) {
+	r := rec.Intent.Route
+	sender, ok := e.d.Senders(r.SrcChain, accountOf(rec))
+	if !ok {
+		return nil, nil, fmt.Errorf("no sender for chain %d", r.SrcChain)
+	}
+	rcpt, err = e.d.Chains[r.SrcChain].Receipt(ctx, txr.Hash)
+	if !errors.Is(err, chain.ErrNotFound) {
+		return rcpt, nil, err
+	}
+	if err := x.effect("broadcast-" + what); err != nil {
+		return nil, nil, err
+	}
+	berr = sender.Broadcast(ctx, txr)
+	if err := x.after("broadcast-" + what); err != nil {
+		return nil, nil, err
+	}
+	if berr != nil {
+		return nil, berr, nil
+	}
+	x.log.Info().Str("tx", txr.Hash.Hex()).Uint64("chain", r.SrcChain).Msg(what + " broadcast")
+	rcpt, err = e.d.Chains[r.SrcChain].Receipt(ctx, txr.Hash)
+	if errors.Is(err, chain.ErrNotFound) {
+		return nil, nil, nil
+	}
+	return rcpt, nil, err
+}
+
+// stepDepositMined waits for the venue to credit the mined deposit.
+func (e *Executor) stepDepositMined(ctx context.Context, v Venue, rec *Record) (*Record, error) {
+	r := rec.Intent.Route
+	dep, err := v.FindDeposit(ctx, rec.srcKey(), rec.Deposit.TxHash)
+	if errors.Is(err, venue.ErrNotFound) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	switch {
+	case dep.Status == venue.DepositRejected:
+		n := rec.to(events.StateNeedsAttention)
+		n.FundsAt, n.Error = rec.fundsAt(events.StateDepositMined), "venue rejected the deposit: "+dep.Raw
+		return n, nil
+	case dep.Status == venue.DepositCredited:
+		n := rec.to(events.StateDepositCredited)
+		n.Deposit.Credited = events.NewAmount(dep.Amount.Rescale(r.SrcDecimals, venue.Down).Units)
+		return n, nil
+	case dep.Wait != venue.WaitNone:
+		return rec.waiting(string(dep.Wait)), nil
+	}
+	return nil, nil
+}
+
+// stepMakeTradable moves the credit to the wallet the venue trades and withdraws from.
+func (e *Executor) stepMakeTradable(ctx context.Context, x *stepEnv, v Venue, rec *Record) (*Record, error) {
+	r := rec.Intent.Route
+	if err := x.effect("make-tradable"); err != nil {
+		return nil, err
+	}
+	w, err := v.MakeTradable(ctx, r.SrcToken, venue.NewAmount(rec.Deposit.Credited.Big(), r.SrcDecimals))
+	if err := x.after("make-tradable"); err != nil {
+		return nil, err
+	}
+	if err != nil {
+		return nil, err
+	}
+	switch w {
+	case venue.WaitNone:
+		return rec.to(events.StateTransferred), nil
+	case venue.WaitInsufficient:
+		return nil, nil // the credit has not reached a wallet yet: look again
+	default:
+		return rec.waiting(string(w)), nil
+	}
 }
 
 // stepAccepted runs the preflight with fresh venue reads, then signs the deposit (write-ahead).
@@ -792,7 +836,15 @@ func (e *Executor) observe(ctx context.Context, rec *Record) (*Record, bool, err
 			}
 		}
 	}
-	if dst := n.leg(legDst); dst != nil && dst.UntilBlock == 0 && n.Withdraw.Block == 0 {
+	if dst := n.leg(legDst); dst != nil && dst.UntilBlock == 0 && n.Withdraw.Block == 0 && rec.Intent.Venue == events.VenueHyperliquid {
+		if rec.mayHaveWithdrawn() {
+			c, w, err := e.hlObserve(ctx, n)
+			if err != nil {
+				return nil, true, err
+			}
+			changed, waiting = changed || c, waiting || w
+		}
+	} else if dst != nil && dst.UntilBlock == 0 && n.Withdraw.Block == 0 {
 		if n.Withdraw.TxHash == "" && rec.mayHaveWithdrawn() {
 			w, err := e.d.Venues[rec.Intent.Venue].FindWithdrawal(ctx, rec.Intent.ID, stepWithdraw)
 			switch {

@@ -23,6 +23,8 @@ import (
 //	rebal:v1:{<account>}:exec:outbox           hash: intent id → highest version published
 //	rebal:v1:{<account>}:exec:tx:<step key>    string: a write-ahead TxRecord (JSON)
 //	rebal:v1:{<account>}:exec:nonce            hash: <chain>:<from> → highest recorded nonce
+//	rebal:v1:{<account>}:exec:landings         hash: <chain>:<tx hash>:<log index> → the intent id
+//	                                           that claimed that Transfer as its withdrawal's landing
 //	rebal:v1:{<account>}:exec:lease:<venue>    string: <fence>:<replica>, with a TTL
 //	rebal:v1:{<account>}:exec:fence:<venue>    counter: the last fencing token issued
 //	rebal:v1:exec:control                      hash: scope → kill/pause state (see control.go)
@@ -40,6 +42,7 @@ func doneKey(account string) string         { return accountKey(account, "done")
 func outboxKey(account string) string       { return accountKey(account, "outbox") }
 func txKey(account, step string) string     { return accountKey(account, "tx:"+step) }
 func nonceKey(account string) string        { return accountKey(account, "nonce") }
+func landingsKey(account string) string     { return accountKey(account, "landings") }
 func leaseKey(account, venue string) string { return accountKey(account, "lease:"+venue) }
 func fenceKey(account, venue string) string { return accountKey(account, "fence:"+venue) }
 func notionalKey(venue string) string       { return "rebal:v1:exec:notional:" + venue }

@@ -1,6 +1,7 @@
 package hlsim
 
 import (
+	"math/rand/v2"
 	"time"
 )
 
@@ -40,6 +41,29 @@ func (s *Sim) InjectFault(f Fault) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.faults = append(s.faults, &faultRule{Fault: f})
+}
+
+// SetFaultRate makes a fraction rate of all requests fail at random from a seeded sequence, in
+// equal shares: HTTP 502 before anything is applied, HTTP 429, or (exchange only; info gets a 502)
+// the response dropped after the action took effect. Zero turns it off. Each fires an EvFault.
+func (s *Sim) SetFaultRate(rate float64, seed uint64) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.faultRate = rate
+	s.faultRng = rand.New(rand.NewPCG(seed, 0x68_6c_73_69_6d)) //nolint:gosec // a seeded sequence: runs are repeatable
+}
+
+// randomFault draws the random fault of one request, if any. Caller holds s.mu.
+func (s *Sim) randomFault(endpoint, typ string) FaultKind {
+	if s.faultRate <= 0 || s.faultRng.Float64() >= s.faultRate {
+		return 0
+	}
+	k := []FaultKind{FaultServerError, FaultRateLimit, FaultDropResponse}[s.faultRng.IntN(3)]
+	if k == FaultDropResponse && endpoint != "exchange" {
+		k = FaultServerError
+	}
+	s.event(Event{Kind: EvFault, Note: endpoint + "/" + typ + ":random:" + kindName(k)})
+	return k
 }
 
 // ClearFaults removes every fault.

@@ -40,11 +40,22 @@ func unprocessable(w http.ResponseWriter) {
 	_, _ = io.WriteString(w, "Failed to deserialize the JSON body into the target type")
 }
 
-// preFaults applies latency, 5xx and 429 faults; it reports whether the request was answered.
-func (s *Sim) preFaults(w http.ResponseWriter, endpoint, typ string) bool {
+// preFaults applies latency, 5xx and 429 faults; it reports whether the request was answered, and
+// whether a random fault asks for the response to be dropped after the request is applied.
+func (s *Sim) preFaults(w http.ResponseWriter, endpoint, typ string) (answered, dropAfter bool) {
 	s.mu.Lock()
 	lat := s.takeFault(endpoint, typ, FaultLatency)
+	rnd := s.randomFault(endpoint, typ)
 	s.mu.Unlock()
+	switch rnd {
+	case FaultServerError:
+		w.WriteHeader(http.StatusBadGateway)
+		return true, false
+	case FaultRateLimit:
+		writeJSON(w, http.StatusTooManyRequests, nil)
+		return true, false
+	}
+	dropAfter = rnd == FaultDropResponse
 	if lat != nil {
 		// Server-side latency: the venue keeps processing even if the client has gone.
 		time.Sleep(lat.Delay)
@@ -53,18 +64,18 @@ func (s *Sim) preFaults(w http.ResponseWriter, endpoint, typ string) bool {
 	f := s.takeFault(endpoint, typ, FaultServerError, FaultRateLimit)
 	s.mu.Unlock()
 	if f == nil {
-		return false
+		return false, dropAfter
 	}
 	if f.Kind == FaultRateLimit {
 		writeJSON(w, http.StatusTooManyRequests, nil)
-		return true
+		return true, false
 	}
 	status := f.Status
 	if status == 0 {
 		status = http.StatusBadGateway
 	}
 	w.WriteHeader(status)
-	return true
+	return true, false
 }
 
 func (s *Sim) serveInfo(w http.ResponseWriter, r *http.Request) {
@@ -73,7 +84,7 @@ func (s *Sim) serveInfo(w http.ResponseWriter, r *http.Request) {
 		unprocessable(w)
 		return
 	}
-	if s.preFaults(w, "info", req.Type) {
+	if answered, _ := s.preFaults(w, "info", req.Type); answered {
 		return
 	}
 	s.mu.Lock()
@@ -113,7 +124,8 @@ func (s *Sim) serveExchange(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	typ := action.(interface{ ActionType() string }).ActionType()
-	if s.preFaults(w, "exchange", typ) {
+	answered, dropAfter := s.preFaults(w, "exchange", typ)
+	if answered {
 		return
 	}
 	weight := 1
@@ -134,7 +146,7 @@ func (s *Sim) serveExchange(w http.ResponseWriter, r *http.Request) {
 	} else {
 		resp = s.apply(user, req, action)
 	}
-	drop := s.takeFault("exchange", typ, FaultDropResponse) != nil
+	drop := s.takeFault("exchange", typ, FaultDropResponse) != nil || dropAfter
 	s.mu.Unlock()
 	s.kickPayouts()
 	if drop {

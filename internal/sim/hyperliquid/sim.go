@@ -3,6 +3,7 @@ package hlsim
 import (
 	"fmt"
 	"math/big"
+	"math/rand/v2"
 	"sort"
 	"sync"
 	"time"
@@ -29,12 +30,15 @@ type Sim struct {
 	ledger   map[common.Address][]ledgerUpdate
 	record   []Event
 	faults   []*faultRule
-	weights  map[string][]spent
-	nextOid  uint64
-	nextTid  uint64
-	minNtl   *big.Rat
-	wdFee    *big.Int // USDC wei
-	chains   *chains
+	// faultRate of requests fail at random (SetFaultRate), drawn from faultRng.
+	faultRate float64
+	faultRng  *rand.Rand
+	weights   map[string][]spent
+	nextOid   uint64
+	nextTid   uint64
+	minNtl    *big.Rat
+	wdFee     *big.Int // USDC wei
+	chains    *chains
 }
 
 type account struct {
@@ -236,6 +240,18 @@ func (s *Sim) Count(kind string, user common.Address, cloid string) int {
 	n := 0
 	for _, e := range s.Record() {
 		if e.Kind == kind && (user == common.Address{} || e.User == user) && (cloid == "" || e.Cloid == cloid) {
+			n++
+		}
+	}
+	return n
+}
+
+// CountNonce returns how many recorded events match kind, user and the action's nonce: with EvWithdraw
+// or EvSpotSend it says how often one signed transfer took effect.
+func (s *Sim) CountNonce(kind string, user common.Address, nonce uint64) int {
+	n := 0
+	for _, e := range s.Record() {
+		if e.Kind == kind && e.User == user && e.Nonce == nonce {
 			n++
 		}
 	}

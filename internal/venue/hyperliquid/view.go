@@ -32,6 +32,9 @@ type VenueConfig struct {
 	HyperEVMChainID  uint64
 	// CoreDepositWallet is where HyperEVM USDC enters HyperCore (approve, then deposit).
 	CoreDepositWallet common.Address
+	// HyperEVMPayer, when set, is the sender of HyperEVM payouts instead of the token's system
+	// address. Only for simulators, whose chains cannot sign as a system address.
+	HyperEVMPayer common.Address
 	// Coins maps rebalancer token symbols to the venue's coin names (USDC→USDC, USDT→USDT0).
 	Coins map[string]string
 	// Store persists prepared transfers per step.
@@ -295,6 +298,50 @@ func (v *Venue) DepositAddress(ctx context.Context, k venue.Key) (string, error)
 	default:
 		return t.SystemAddress().Hex(), nil
 	}
+}
+
+// PayoutSender is the address whose ERC20 Transfer delivers a withdrawal on the route's chain:
+// Bridge2 on Arbitrum (withdraw3), the token's system address on HyperEVM (spotSend). The venue
+// reports no chain transaction for either, so the executor finds the landing by this sender.
+func (v *Venue) PayoutSender(ctx context.Context, k venue.Key) (string, error) {
+	if _, err := v.route(ctx, k); err != nil {
+		return "", err
+	}
+	if k.ChainID == v.cfg.ArbitrumChainID {
+		return v.cfg.Bridge2.Hex(), nil
+	}
+	if v.cfg.HyperEVMPayer != (common.Address{}) {
+		return v.cfg.HyperEVMPayer.Hex(), nil
+	}
+	t, err := v.coin(k.Token)
+	if err != nil {
+		return "", err
+	}
+	return t.SystemAddress().Hex(), nil
+}
+
+// ArbitrumChainID is the chain of Bridge2 deposits and withdraw3 payouts; every other route is
+// HyperEVM's (spot in, spotSend out).
+func (v *Venue) ArbitrumChainID() uint64 { return v.cfg.ArbitrumChainID }
+
+// CoreDepositWallet is where HyperEVM USDC enters HyperCore (approve, then DepositCalldata); zero
+// when not configured.
+func (v *Venue) CoreDepositWallet() common.Address { return v.cfg.CoreDepositWallet }
+
+// ViaDepositWallet reports whether the route's deposits go through CoreDepositWallet (approve, then
+// deposit) rather than a plain ERC20 transfer.
+func (v *Venue) ViaDepositWallet(ctx context.Context, k venue.Key) (bool, error) {
+	if _, err := v.route(ctx, k); err != nil {
+		return false, err
+	}
+	if k.ChainID == v.cfg.ArbitrumChainID {
+		return false, nil
+	}
+	t, err := v.coin(k.Token)
+	if err != nil {
+		return false, err
+	}
+	return t.Index == v.c.Meta().Quote.Index, nil
 }
 
 // FindDeposit finds the HyperCore credit of a deposit transaction.
