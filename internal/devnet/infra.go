@@ -56,6 +56,9 @@ type Infra struct {
 	HyperliquidURL string
 	// Bridge2 is the simulated Bridge2 address on Arbitrum.
 	Bridge2 common.Address
+	// HyperEVMPayer sends the simulator's HyperEVM payouts (the venue sends them from the token's
+	// system address, which a simulated chain cannot sign for).
+	HyperEVMPayer common.Address
 
 	Seed    uint64
 	stops   []func()
@@ -140,15 +143,6 @@ func Start(ctx context.Context, o Options) (_ *Infra, err error) {
 		chains = append(chains, c)
 	}
 	cfg.Chains = chains
-	// The executor drives the Binance route only so far: plan through Binance alone, so that
-	// devnet shows every intent it makes carried out. The Hyperliquid simulator still runs.
-	var venues []config.Venue
-	for _, v := range cfg.Venues {
-		if v.Name != "hyperliquid" {
-			venues = append(venues, v)
-		}
-	}
-	cfg.Venues = venues
 	if err := cfg.Validate(); err != nil {
 		return nil, fmt.Errorf("devnet config: %w", err)
 	}
@@ -278,6 +272,7 @@ func (in *Infra) startHyperliquid(ctx context.Context, bridge, payer *ecdsa.Priv
 	}
 	in.Hyperliquid, in.HyperliquidURL = sim, "http://"+ln.Addr().String()
 	in.Bridge2 = crypto.PubkeyToAddress(bridge.PublicKey)
+	in.HyperEVMPayer = crypto.PubkeyToAddress(payer.PublicKey)
 	sctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	done := make(chan struct{})
 	go func() {

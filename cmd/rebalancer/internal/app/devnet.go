@@ -222,7 +222,7 @@ func setDevnetExecutor(ctx context.Context, cfg *config.Config, in *devnet.Infra
 		"stepTimeout":  "5m",
 		"binance":      map[string]string{"baseURL": in.BinanceURL},
 		"hyperliquid": map[string]string{"baseURL": in.HyperliquidURL, "network": "mainnet",
-			"bridge2": in.Bridge2.Hex(), "coreDepositWallet": cdw.Hex()},
+			"bridge2": in.Bridge2.Hex(), "coreDepositWallet": cdw.Hex(), "hyperEVMPayer": in.HyperEVMPayer.Hex()},
 	}
 	raw, err := yaml.Marshal(sec)
 	if err != nil {

@@ -51,6 +51,10 @@ type ExecutorSection struct {
 		// CoreDepositWallet on HyperEVM, where HyperEVM USDC enters HyperCore; without it that
 		// gateway is not used.
 		CoreDepositWallet string `yaml:"coreDepositWallet"`
+		// HyperEVMPayer overrides the sender of HyperEVM payouts (the token's system address on
+		// the venue), by which the executor finds a spotSend's landing. Simulators only: their
+		// chains cannot sign as a system address.
+		HyperEVMPayer string `yaml:"hyperEVMPayer"`
 	} `yaml:"hyperliquid"`
 }
 
@@ -225,6 +229,9 @@ func BuildVenues(ctx context.Context, cfg *config.Config, sec ExecutorSection, d
 		if sec.Hyperliquid.CoreDepositWallet != "" {
 			vc.CoreDepositWallet = commonAddress(sec.Hyperliquid.CoreDepositWallet)
 		}
+		if sec.Hyperliquid.HyperEVMPayer != "" {
+			vc.HyperEVMPayer = commonAddress(sec.Hyperliquid.HyperEVMPayer)
+		}
 		v, err := hyperliquid.NewVenue(c, vc)
 		if err != nil {
 			return nil, fmt.Errorf("hyperliquid: %w", err)
@@ -261,13 +268,6 @@ func RunExecutor(ctx context.Context, cfg *config.Config, o Options, d ExecutorD
 	venues, err := BuildVenues(ctx, cfg, sec, d, o)
 	if err != nil {
 		return err
-	}
-	// The executor's state machines cover the Binance route only. Hyperliquid's entries differ
-	// (HyperEVM USDC must go through CoreDepositWallet: a plain transfer is lost), so its
-	// intents are rejected as "venue not enabled" until its route is built.
-	if _, ok := venues[events.VenueHyperliquid]; ok {
-		delete(venues, events.VenueHyperliquid)
-		o.Log.Warn().Str("venue", events.VenueHyperliquid).Msg("the executor does not drive Hyperliquid routes yet: its intents will be rejected")
 	}
 	account := crypto.PubkeyToAddress(d.Secrets.Relayer.PublicKey)
 	found := false
