@@ -21,6 +21,10 @@ var (
 	// the caller expected. Re-read the intent and decide again. Use errors.As with
 	// *VersionConflictError for the versions.
 	ErrVersionConflict = errors.New("pending: version conflict")
+
+	// ErrRewound means AdvanceAsOfSince refused to advance: the chain's asOf was rewound (a reorg)
+	// after the caller read the rewind count, so what it checked may be stale. Check again.
+	ErrRewound = errors.New("pending: asOf rewound since it was checked")
 )
 
 // VersionConflictError is the typed form of ErrVersionConflict.

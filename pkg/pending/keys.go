@@ -11,6 +11,7 @@ const (
 	keyPrefix     = "rebal:v1:{"
 	ledgerSuffix  = "}:ledger"
 	intentSuffix  = "}:intent:"
+	rewindsSuffix = "}:rewinds"
 	asOfPrefix    = "asof:"
 	maxNameLen    = 128
 	maxLegsPerSet = 64
@@ -50,6 +51,17 @@ func LedgerKey(account string) (string, error) {
 		return "", err
 	}
 	return keyPrefix + a + ledgerSuffix, nil
+}
+
+// RewindsKey returns the Redis key of the account's rewind counts: rebal:v1:{<account>}:rewinds, a
+// hash of chain id → how many times the chain's asOf was rewound. Readers do not need it: it
+// lets the writer refuse to advance asOf over a rewind it did not see (Writer.AdvanceAsOfSince).
+func RewindsKey(account string) (string, error) {
+	a, err := NormalizeAccount(account)
+	if err != nil {
+		return "", err
+	}
+	return keyPrefix + a + rewindsSuffix, nil
 }
 
 // IntentKey returns the Redis key of an intent's record: rebal:v1:{<account>}:intent:<id>.

@@ -19,7 +19,9 @@ import (
 )
 
 // TestPropertyReaderAgainstBruteForce drives the writer with random sequences of accepts, leg
-// events on simulated chains, recordings, realized amounts, drops, asOf advances and GC, and after
+// events on simulated chains, recordings, realized amounts, drops, asOf advances, GC, and reorgs
+// (which move or undo leg events past a fork block, rewind asOf, and leave recorded blocks stale
+// until the executor re-verifies them), and after
 // every step reads the ledger at random blocks behind, at and ahead of asOf. A brute-force model
 // knows the truth: the block at which each leg really reached its chain. The reader must
 //   - at or below asOf: equal the true total (no leg counted twice, none missed);
@@ -88,7 +90,8 @@ func (c *coverage) snapshot() map[string]int {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	out := map[string]int{"behind": 0, "at": 0, "ahead": 0, "ahead, truth above the total": 0,
-		"ahead, truth equal to the total": 0, "leg recorded past asOf": 0, "gc removed a leg": 0}
+		"ahead, truth equal to the total": 0, "leg recorded past asOf": 0, "gc removed a leg": 0,
+		"rewound below asOf": 0, "stale block read": 0, "stale block re-verified": 0}
 	for k, v := range c.n {
 		out[k] = v
 	}
@@ -245,6 +248,13 @@ func (m *model) step(step int) {
 		for _, l := range m.legs(func(l *mleg) bool { return l.chain == c && l.truth != 0 && l.recorded == 0 }) {
 			limit = min(limit, l.truth-1)
 		}
+		// A block a reorg moved or undid is re-verified before asOf passes it.
+		for _, l := range m.legs(func(l *mleg) bool { return l.chain == c && l.recorded != 0 && l.recorded != l.truth }) {
+			limit = min(limit, l.recorded-1)
+			if l.truth != 0 {
+				limit = min(limit, l.truth-1)
+			}
+		}
 		target := limit - uint64(m.rng.IntN(3))
 		if m.rng.IntN(6) == 0 {
 			target = m.asOf[c] / 2 // an old snapshot: must not move asOf back
@@ -274,6 +284,36 @@ func (m *model) step(step int) {
 		if n > 0 {
 			m.cov.add("gc removed a leg")
 		}
+	case op < 93: // a reorg replaces the blocks past a fork block: leg events there move or go
+		c := propChains[m.rng.IntN(len(propChains))]
+		if m.head[c] <= m.floor[c] {
+			return
+		}
+		fork := m.floor[c] + uint64(m.rng.Int64N(int64(m.head[c]-m.floor[c])))
+		for _, l := range m.legs(func(l *mleg) bool { return l.chain == c && l.truth > fork }) {
+			switch m.rng.IntN(3) {
+			case 0: // mined again at another block of the new branch
+				l.truth = fork + 1 + uint64(m.rng.Int64N(int64(m.head[c]-fork)))
+			case 1: // not in the new branch (yet)
+				l.truth = 0
+			}
+		}
+		if m.asOf[c] > fork {
+			m.cov.add("rewound below asOf")
+		}
+		got, _, err := m.e.w.RewindAsOf(m.ctx, m.e.account, c, fork)
+		require.NoError(t, err)
+		m.asOf[c] = min(m.asOf[c], fork)
+		require.Equal(t, m.asOf[c], got)
+	case op < 97: // the executor re-verifies a recorded block after a reorg: moved, or gone
+		l := m.pick(m.legs(func(l *mleg) bool { return l.recorded != 0 && l.recorded != l.truth }))
+		if l == nil {
+			return
+		}
+		nl := m.toLeg(l)
+		nl.UntilBlock = l.truth
+		m.update(l.intent, []pending.LegUpdate{pending.SetLeg(nl)}, func() { l.recorded, l.updatedAt = l.truth, now })
+		m.cov.add("stale block re-verified")
 	default: // only reads this step
 	}
 }
@@ -343,7 +383,7 @@ func (m *model) checkAt(step int, blocks map[uint64]uint64) {
 			s.truth.Add(&s.truth, l.amount)
 		}
 		switch {
-		case b <= m.asOf[l.chain] || l.recorded != 0:
+		case b <= m.asOf[l.chain] || (l.recorded != 0 && l.recorded <= m.asOf[l.chain]):
 			if l.recorded == 0 || b < l.recorded {
 				s.conservative.Add(&s.conservative, l.amount)
 			}
@@ -397,6 +437,12 @@ func (m *model) checkAt(step int, blocks map[uint64]uint64) {
 			for _, l := range live {
 				if l.chain == c && l.token == tok && l.recorded > m.asOf[c] {
 					m.cov.add("leg recorded past asOf")
+					break
+				}
+			}
+			for _, l := range live {
+				if l.chain == c && l.token == tok && l.recorded != l.truth && l.recorded != 0 {
+					m.cov.add("stale block read")
 					break
 				}
 			}

@@ -78,3 +78,53 @@ if #ARGV > 3 then n = redis.call('HDEL', KEYS[2], unpack(ARGV, 4)) end
 if v and ARGV[3] == '1' and ARGV[2] ~= '0' then redis.call('PEXPIRE', KEYS[1], ARGV[2]) end
 return n
 `)
+
+// rewindScript lowers a chain's asOf to a block (never raises it) and counts the rewind, in one
+// step: a writer that checked the ledger before the rewind then cannot advance over it
+// (advanceSinceScript).
+//
+//	KEYS[1] ledger key, KEYS[2] rewinds key; ARGV[1] asof field, ARGV[2] block, ARGV[3] chain id
+//
+// Returns {asOf in force afterwards ("" when the chain has none), rewind count}.
+var rewindScript = redis.NewScript(`
+` + lessLua + `
+local cur = redis.call('HGET', KEYS[1], ARGV[1])
+local new = ARGV[2]
+if cur and less(new, cur) then
+  redis.call('HSET', KEYS[1], ARGV[1], new)
+  cur = new
+end
+local n = tonumber(redis.call('HGET', KEYS[2], ARGV[3]) or '0') + 1
+redis.call('HSET', KEYS[2], ARGV[3], tostring(n))
+return {cur or '', tostring(n)}
+`)
+
+// advanceSinceScript is advanceScript guarded by the chain's rewind count: it does nothing when
+// a rewind happened since the writer read the count.
+//
+//	KEYS[1] ledger key, KEYS[2] rewinds key; ARGV[1] asof field, ARGV[2] block, ARGV[3] chain id,
+//	ARGV[4] rewind count read
+//
+// Returns {1, asOf in force} or {0, current rewind count} when a rewind intervened.
+var advanceSinceScript = redis.NewScript(`
+` + lessLua + `
+local n = redis.call('HGET', KEYS[2], ARGV[3]) or '0'
+if n ~= ARGV[4] then return {0, n} end
+local cur = redis.call('HGET', KEYS[1], ARGV[1])
+local new = ARGV[2]
+if cur and not less(cur, new) then return {1, cur} end
+redis.call('HSET', KEYS[1], ARGV[1], new)
+return {1, new}
+`)
+
+// lessLua compares two canonical decimals (no leading zeros) byte by byte, as advanceScript does,
+// independent of the server's collation.
+const lessLua = `
+local function less(a, b)
+  if #a ~= #b then return #a < #b end
+  for i = 1, #a do
+    local x, y = string.byte(a, i), string.byte(b, i)
+    if x ~= y then return x < y end
+  end
+  return false
+end`

@@ -28,7 +28,8 @@ type ChainView struct {
 	// Block is the block the rule was applied at: the reader's block, or AsOf when it gave none.
 	Block uint64
 	// Ahead is set when Block > AsOf: the ledger cannot say whether a leg without UntilBlock has
-	// reached the chain by Block, so the totals are conservative (see Total).
+	// reached the chain by Block, nor trust a block it recorded past AsOf (a reorg may have moved
+	// it), so the totals are conservative (see Total).
 	Ahead bool
 	// Tokens maps a token to its total. A token appears when the chain has at least one leg of it,
 	// in effect or not.
@@ -38,10 +39,11 @@ type ChainView struct {
 // Total is the signed sum of a (chain, token)'s legs in effect at the chain's Block.
 //
 // When the chain is not Ahead the sum is exact: Amount = Σ amount over legs with UntilBlock == 0 or
-// Block < UntilBlock. When it is Ahead, a leg with UntilBlock != 0 still follows that rule (its
-// block is known), a debit (amount < 0) with UntilBlock == 0 counts, and a credit (amount > 0) with
-// UntilBlock == 0 does not: it goes to Withheld instead. Amount then never exceeds the exact total
-// at Block, whatever happened on the chain after AsOf.
+// Block < UntilBlock. When it is Ahead, a leg with UntilBlock != 0 at or below AsOf still follows
+// that rule (its block is confirmed); any other leg (UntilBlock == 0, or a block past AsOf, which a
+// reorg may have moved or undone) is unconfirmed: a debit (amount < 0) counts, and a credit
+// (amount > 0) does not: it goes to Withheld instead. Amount then never exceeds the exact total at
+// Block, whatever happened on the chain after AsOf, reorgs included.
 type Total struct {
 	// Amount is signed, in base units.
 	Amount *big.Int
@@ -159,7 +161,7 @@ func parse(acct string, fields map[string]string, blocks map[uint64]uint64, cach
 				ErrMalformed, acct, l.ChainID, l.Token, t.Decimals, l.Decimals)
 		}
 		switch {
-		case l.UntilBlock != 0:
+		case l.UntilBlock != 0 && (!cv.Ahead || l.UntilBlock <= cv.AsOf):
 			if cv.Block < l.UntilBlock {
 				t.Amount.Add(t.Amount, l.Amount)
 			}

@@ -135,8 +135,9 @@ func (w *Writer) Update(ctx context.Context, account, intentID string, expectVer
 }
 
 // AdvanceAsOf raises the chain's asOf to block, the block through which every mining and landing of
-// the account's legs on the chain is recorded. It never lowers it; it returns the asOf in force.
-// Call it only after recording every leg event at or below block: readers trust it.
+// the account's legs on the chain is recorded. It never lowers it (RewindAsOf does, after a reorg);
+// it returns the asOf in force. Call it only after recording every leg event at or below block:
+// readers trust it. A writer that may race a rewind uses AdvanceAsOfSince.
 func (w *Writer) AdvanceAsOf(ctx context.Context, account string, chainID, block uint64) (uint64, error) {
 	lkey, err := LedgerKey(account)
 	if err != nil {
@@ -154,6 +155,92 @@ func (w *Writer) AdvanceAsOf(ctx context.Context, account string, chainID, block
 		return 0, fmt.Errorf("advance asOf chain %d: %w: %q", chainID, ErrMalformed, s)
 	}
 	return got, nil
+}
+
+// RewindAsOf lowers the chain's asOf to block when it is above it, because the chain reorganized
+// above block: what the ledger recorded there (untilBlocks, and the absence of events) may no
+// longer hold. Blocks at or below block are unchanged by the reorg, so the rule stays exact there;
+// a reader past the rewound asOf is Ahead and trusts no untilBlock above it (see Total). It never
+// raises asOf, and it counts the rewind so that a writer that checked the ledger before it cannot
+// advance over it (AdvanceAsOfSince). It returns the asOf in force (0 when the chain has none) and
+// the chain's rewind count.
+func (w *Writer) RewindAsOf(ctx context.Context, account string, chainID, block uint64) (asOf, rewinds uint64, err error) {
+	lkey, rkey, err := asOfKeys(account, chainID, block)
+	if err != nil {
+		return 0, 0, err
+	}
+	res, err := rewindScript.Run(ctx, w.c, []string{lkey, rkey}, AsOfField(chainID), strconv.FormatUint(block, 10),
+		strconv.FormatUint(chainID, 10)).StringSlice()
+	if err != nil {
+		return 0, 0, fmt.Errorf("rewind asOf chain %d to %d: %w", chainID, block, err)
+	}
+	if len(res) != 2 {
+		return 0, 0, fmt.Errorf("rewind asOf chain %d: %w: script returned %v", chainID, ErrMalformed, res)
+	}
+	if res[0] != "" {
+		if asOf, err = strconv.ParseUint(res[0], 10, 64); err != nil {
+			return 0, 0, fmt.Errorf("rewind asOf chain %d: %w: asOf %q", chainID, ErrMalformed, res[0])
+		}
+	}
+	if rewinds, err = strconv.ParseUint(res[1], 10, 64); err != nil {
+		return 0, 0, fmt.Errorf("rewind asOf chain %d: %w: count %q", chainID, ErrMalformed, res[1])
+	}
+	return asOf, rewinds, nil
+}
+
+// Rewinds returns how many times the chain's asOf has been rewound; pass it to AdvanceAsOfSince.
+func (w *Writer) Rewinds(ctx context.Context, account string, chainID uint64) (uint64, error) {
+	_, rkey, err := asOfKeys(account, chainID, 0)
+	if err != nil {
+		return 0, err
+	}
+	n, err := w.c.HGet(ctx, rkey, strconv.FormatUint(chainID, 10)).Uint64()
+	if errors.Is(err, redis.Nil) {
+		return 0, nil
+	}
+	if err != nil {
+		return 0, fmt.Errorf("read rewinds of chain %d: %w", chainID, err)
+	}
+	return n, nil
+}
+
+// AdvanceAsOfSince is AdvanceAsOf for a writer that read the chain's rewind count (Rewinds) before
+// it checked that every leg event at or below block is recorded: when the chain was rewound since,
+// it writes nothing and returns ErrRewound, since the check may have seen blocks a reorg replaced.
+func (w *Writer) AdvanceAsOfSince(ctx context.Context, account string, chainID, rewinds, block uint64) (uint64, error) {
+	lkey, rkey, err := asOfKeys(account, chainID, block)
+	if err != nil {
+		return 0, err
+	}
+	res, err := advanceSinceScript.Run(ctx, w.c, []string{lkey, rkey}, AsOfField(chainID), strconv.FormatUint(block, 10),
+		strconv.FormatUint(chainID, 10), strconv.FormatUint(rewinds, 10)).Slice()
+	if err != nil {
+		return 0, fmt.Errorf("advance asOf chain %d to %d: %w", chainID, block, err)
+	}
+	if len(res) != 2 {
+		return 0, fmt.Errorf("advance asOf chain %d: %w: script returned %v", chainID, ErrMalformed, res)
+	}
+	code, _ := res[0].(int64)
+	s, _ := res[1].(string)
+	if code != 1 {
+		return 0, fmt.Errorf("advance asOf chain %d to %d: %w (count %d, now %s)", chainID, block, ErrRewound, rewinds, s)
+	}
+	got, err := strconv.ParseUint(s, 10, 64)
+	if err != nil {
+		return 0, fmt.Errorf("advance asOf chain %d: %w: %q", chainID, ErrMalformed, s)
+	}
+	return got, nil
+}
+
+func asOfKeys(account string, chainID, block uint64) (lkey, rkey string, err error) {
+	if lkey, err = LedgerKey(account); err != nil {
+		return "", "", err
+	}
+	if chainID == 0 || chainID > MaxSafeInteger || block > MaxSafeInteger {
+		return "", "", fmt.Errorf("%w: asOf chain %d block %d out of range", ErrInvalid, chainID, block)
+	}
+	rkey, _ = RewindsKey(account)
+	return lkey, rkey, nil
 }
 
 // GCPolicy says when settled legs leave the ledger.

@@ -191,6 +191,72 @@ func TestAdvanceAsOfIsMonotonic(t *testing.T) {
 	require.ErrorIs(t, err, pending.ErrInvalid)
 }
 
+// TestRewindAsOf: a rewind lowers asOf (never raises it, never creates it), counts itself, and
+// refuses an advance checked before it; the reader is then ahead past the rewound asOf and trusts
+// no untilBlock past it.
+func TestRewindAsOf(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	ctx := context.Background()
+
+	// A chain without asOf keeps none; the rewind still counts.
+	asOf, n, err := e.w.RewindAsOf(ctx, e.account, 1, 5)
+	require.NoError(t, err)
+	require.Equal(t, [2]uint64{0, 1}, [2]uint64{asOf, n})
+	view, err := e.r.Read(ctx, e.account, nil)
+	require.NoError(t, err)
+	require.NotContains(t, view.Chains, uint64(1), "no asOf field was created")
+
+	_, err = e.w.Accept(ctx, e.account, "i1", []byte("r"), []pending.Leg{leg("src", 56, "USDT", -1000, 18, 1005)})
+	require.NoError(t, err)
+	before, err := e.w.Rewinds(ctx, e.account, 56)
+	require.NoError(t, err)
+	require.Zero(t, before)
+	_, err = e.w.AdvanceAsOfSince(ctx, e.account, 56, before, 1010)
+	require.NoError(t, err)
+
+	for _, s := range []struct{ to, want, count uint64 }{
+		{1000, 1000, 1}, {1004, 1000, 2}, {1000, 1000, 3}, {999, 999, 4}, {99, 99, 5}, {1000, 99, 6},
+	} {
+		asOf, n, err := e.w.RewindAsOf(ctx, e.account, 56, s.to)
+		require.NoError(t, err)
+		require.Equal(t, s.want, asOf, "rewind to %d", s.to)
+		require.Equal(t, s.count, n)
+		view, err := e.r.Read(ctx, e.account, nil)
+		require.NoError(t, err)
+		require.Equal(t, s.want, view.Chains[56].AsOf)
+	}
+	got, err := e.w.Rewinds(ctx, e.account, 56)
+	require.NoError(t, err)
+	require.Equal(t, uint64(6), got)
+
+	// The leg's block 1005 is past asOf 99 now: at asOf it counts; ahead it is an unconfirmed
+	// debit and counts too, even at 1006, where a reader trusting the block would drop it.
+	for _, b := range []uint64{99, 1004, 1006} {
+		view, err := e.r.Read(ctx, e.account, map[uint64]uint64{56: b})
+		require.NoError(t, err)
+		require.Equal(t, "-1000", view.Chains[56].Tokens["USDT"].Amount.String(), "block %d", b)
+	}
+
+	// An advance checked before a rewind is refused and writes nothing; one checked after passes.
+	_, err = e.w.AdvanceAsOfSince(ctx, e.account, 56, before, 2000)
+	require.ErrorIs(t, err, pending.ErrRewound)
+	view, err = e.r.Read(ctx, e.account, nil)
+	require.NoError(t, err)
+	require.Equal(t, uint64(99), view.Chains[56].AsOf)
+	asOf, err = e.w.AdvanceAsOfSince(ctx, e.account, 56, got, 2000)
+	require.NoError(t, err)
+	require.Equal(t, uint64(2000), asOf)
+	asOf, err = e.w.AdvanceAsOfSince(ctx, e.account, 56, got, 1500)
+	require.NoError(t, err)
+	require.Equal(t, uint64(2000), asOf, "still monotonic")
+
+	_, _, err = e.w.RewindAsOf(ctx, e.account, 0, 1)
+	require.ErrorIs(t, err, pending.ErrInvalid)
+	_, err = e.w.AdvanceAsOfSince(ctx, e.account, 56, got, pending.MaxSafeInteger+1)
+	require.ErrorIs(t, err, pending.ErrInvalid)
+}
+
 func TestGCRemovesOnlyPassedLegsAfterRetention(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)

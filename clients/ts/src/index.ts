@@ -7,8 +7,9 @@
  * - amounts are BigInt base units, never Number; chain ids and blocks are safe integers;
  * - the leg rule: a balance of chain c read at block b adds every leg on c with
  *   untilBlock == 0 or b < untilBlock; a chain without a reader block is evaluated at its asOf;
- * - a reader ahead of the ledger (b > asOf) gets `ahead` and a conservative total: unconfirmed
- *   debits count, unconfirmed credits are withheld, never a double count;
+ * - a reader ahead of the ledger (b > asOf) gets `ahead` and a conservative total: only
+ *   untilBlocks at or below asOf are confirmed (asOf goes back after a reorg); unconfirmed debits
+ *   count, unconfirmed credits are withheld, never a double count;
  * - a field it cannot read fails the whole read (MalformedLedgerError), never a skipped leg.
  */
 export { InvalidInputError, MalformedLedgerError } from "./errors.js";

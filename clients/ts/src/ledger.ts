@@ -34,8 +34,9 @@ export interface Leg {
 
 /**
  * The signed sum of a (chain, token)'s legs in effect at the chain's block. When the chain is
- * ahead of the ledger, credits without an untilBlock are left out of `amount` and summed in
- * `withheld`: `amount` then never exceeds the true total.
+ * ahead of the ledger, only untilBlocks at or below asOf are trusted; the other legs are
+ * unconfirmed: debits count and credits are left out of `amount` and summed in `withheld`.
+ * `amount` then never exceeds the true total, reorgs past asOf included.
  */
 export interface Total {
   readonly amount: bigint;
@@ -264,7 +265,9 @@ export function parseLedger(account: string, fields: LedgerFields, blocks?: Bloc
         `chain ${leg.chainId} token ${leg.token} has legs with ${t.decimals} and ${leg.decimals} decimals`,
       );
     }
-    if (leg.untilBlock !== 0) {
+    // Past asOf nothing is confirmed: a block recorded past it may have been moved or undone by a
+    // reorg (the executor then rewinds asOf below it), so such a leg is read like one without a block.
+    if (leg.untilBlock !== 0 && (!cv.ahead || leg.untilBlock <= cv.asOf)) {
       if (cv.block < leg.untilBlock) t.amount += leg.amount;
     } else if (cv.ahead && leg.amount > 0n) {
       t.withheld += leg.amount;
