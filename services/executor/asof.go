@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -20,7 +19,8 @@ import (
 // handleSnapshot advances the chain's asOf for the snapshot's account to the snapshot's block once
 // every mining and landing of the account's legs on that chain at or below it is recorded
 // (DESIGN §8), and publishes a LedgerWatermark. Otherwise it asks for the snapshot again shortly:
-// the reconcile loop records what is missing.
+// the reconcile loop records what is missing. A snapshot with a Reorg marker first rewinds asOf to
+// its fork block, and every snapshot first re-verifies the blocks recorded past asOf (reorg.go).
 func (e *Executor) handleSnapshot(ctx context.Context, msg bus.Message) error {
 	snap, ok := msg.Event.(*events.BalanceSnapshot)
 	if !ok {
@@ -41,6 +41,25 @@ func (e *Executor) handleSnapshot(ctx context.Context, msg bus.Message) error {
 		return nil
 	}
 	to := snap.Range.To
+	if snap.Reorg != nil {
+		if err := e.rewind(ctx, account, chainID, snap); err != nil {
+			return bus.Retry(err, 0)
+		}
+	}
+	// The rewind count is read before anything is checked: a reorg handled after this point makes
+	// the advance below fail rather than pass blocks checked on the old branch.
+	rewinds, err := e.w.Rewinds(ctx, account, chainID)
+	if err != nil {
+		return bus.Retry(err, 0)
+	}
+	cur, err := e.currentAsOf(ctx, account, chainID)
+	if err != nil {
+		return bus.Retry(err, 0)
+	}
+	if err := e.reverify(ctx, account, chainID, cur); err != nil {
+		e.log.Debug().Err(err).Uint64("chain", chainID).Msg("asOf held back: recorded blocks not re-verified yet")
+		return bus.Retry(err, 200*time.Millisecond)
+	}
 	if err := e.recordedThrough(ctx, account, chainID, to); err != nil {
 		if errors.Is(err, ErrNotRecorded) {
 			e.log.Debug().Err(err).Uint64("chain", chainID).Uint64("block", to).Msg("asOf held back")
@@ -49,7 +68,7 @@ func (e *Executor) handleSnapshot(ctx context.Context, msg bus.Message) error {
 		}
 		return bus.Retry(err, 0)
 	}
-	asOf, err := e.w.AdvanceAsOf(ctx, account, chainID, to)
+	asOf, err := e.w.AdvanceAsOfSince(ctx, account, chainID, rewinds, to)
 	if err != nil {
 		return bus.Retry(err, 0)
 	}
@@ -65,17 +84,10 @@ func (e *Executor) handleSnapshot(ctx context.Context, msg bus.Message) error {
 // recordedThrough returns nil when every mining and landing of the account's legs on chainID at or
 // below block is recorded, ErrNotRecorded when one is not.
 func (e *Executor) recordedThrough(ctx context.Context, account string, chainID, block uint64) error {
-	open, err := e.d.Redis.SMembers(ctx, openKey(account)).Result()
+	ids, err := e.intentIDs(ctx, account)
 	if err != nil {
 		return err
 	}
-	done, err := e.d.Redis.SMembers(ctx, doneKey(account)).Result()
-	if err != nil {
-		return err
-	}
-	ids := append(open, done...)
-	slices.Sort(ids)
-	ids = slices.Compact(ids)
 	c := e.d.Chains[chainID]
 	// Withdrawals that may exist at a venue whose transaction the venue does not show yet (its
 	// history lags), per destination token; and the landings already known.

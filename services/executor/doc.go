@@ -85,6 +85,7 @@
 // is mined at or below b without being recorded, and, while a withdrawal may exist that the venue
 // has not reported, no unexplained incoming transfer of its token arrived after the old asOf.
 // Otherwise the snapshot is retried shortly. A LedgerWatermark is published after each advance.
+// After a reorg asOf goes back first (see Reorgs).
 // Legs of completed intents are garbage-collected after Config.GC.Retention once asOf has passed
 // their blocks; needs_attention keeps its legs.
 //
@@ -107,7 +108,23 @@
 // recorded steps, escalations, side effects, held-back snapshots and step errors, and show the
 // leases held, the halted venues and asOf per chain; Ready answers /readyz.
 //
-// Not yet: re-verifying recorded blocks after a reorg (a snapshot's Reorg marker is not acted on).
+// # Reorgs
+//
+// A snapshot with a Reorg marker (its range starts at the fork block F, the newest block the
+// watcher had published whose hash still holds) first rewinds the chain's asOf to F
+// (pending.Writer.RewindAsOf, once per marker): the rule is exact again at every block up to F,
+// and readers past F trust no block recorded past it (docs/ledger.md). Before every advance, each
+// block recorded past the current asOf for the account's legs on the chain is re-verified against
+// the chain as it is now (reorg.go): the deposit's receipt read again, the withdrawal's Transfer
+// found again. Same block: nothing is written. Another block: untilBlock moves (compare-and-set,
+// version bumped, ExecutionUpdate published). Gone: untilBlock goes back to 0 (the leg is in
+// effect again) and a deposit_mined intent goes back to deposit_signed, whose step rebroadcasts
+// the stored signed bytes (never a new signature), a landed one back to withdraw_sent; a later or
+// terminal state keeps its state, and the block is recorded again when the transaction
+// reappears. asOf then advances with a compare-and-set on the chain's rewind count read before
+// the checks (AdvanceAsOfSince), so a check made on the old branch never lets it pass a reorg. No
+// lower LedgerWatermark is published after a rewind: the stream's watermarks stay a high-water
+// mark, and the ledger hash is the authority.
 //
 // # Redis keys
 //
