@@ -38,12 +38,36 @@ func (s *Sim) Tick(ctx context.Context) error {
 	return errors.Join(errs...)
 }
 
+// reorgRescan is how far back the deposit scan looks again after a reorg.
+const reorgRescan = 64
+
 func (s *Sim) scan(ctx context.Context, n *network) error {
 	head, err := n.client.BlockNumber(ctx)
 	if err != nil {
 		return err
 	}
-	if head > n.scanned {
+	from := n.scanned + 1
+	if n.scanned > 0 {
+		// A reorg below the last scanned block may have moved or dropped deposits: scan the recent
+		// blocks again; a deposit already known (same transaction and transfer) is updated, never
+		// credited twice, as Binance keys deposits by their transaction.
+		h, err := n.client.HeaderByNumber(ctx, new(big.Int).SetUint64(min(n.scanned, head)))
+		if err != nil {
+			return err
+		}
+		if n.scanned > head || h.Hash() != n.scannedHash {
+			from = 1
+			if n.scanned > reorgRescan {
+				from = n.scanned - reorgRescan
+			}
+		}
+	}
+	if head >= from {
+		// The head's hash is read before the logs: a reorg in between shows at the next scan.
+		hh, err := n.client.HeaderByNumber(ctx, new(big.Int).SetUint64(head))
+		if err != nil {
+			return err
+		}
 		tokens := make([]common.Address, 0, len(n.coins))
 		byToken := map[common.Address]coinNet{}
 		for _, c := range n.coins {
@@ -57,7 +81,7 @@ func (s *Sim) scan(ctx context.Context, n *network) error {
 		}
 		s.mu.Unlock()
 		logs, err := n.client.FilterLogs(ctx, ethereum.FilterQuery{
-			FromBlock: new(big.Int).SetUint64(n.scanned + 1), ToBlock: new(big.Int).SetUint64(head),
+			FromBlock: new(big.Int).SetUint64(from), ToBlock: new(big.Int).SetUint64(head),
 			Addresses: tokens, Topics: [][]common.Hash{{contracts.TransferTopic}, nil, addrs},
 		})
 		if err != nil {
@@ -72,15 +96,23 @@ func (s *Sim) scan(ctx context.Context, n *network) error {
 			to := common.BytesToAddress(l.Topics[2].Bytes())
 			acct := s.byAddr[to]
 			value := new(big.Int).SetBytes(l.Data)
+			amount := truncDec(fromUnits(value, c.Decimals), 8)
+			txHash := strings.ToLower(l.TxHash.Hex())
+			if d := s.knownDepositLocked(n.Name, txHash, c.Coin, to, amount); d != nil {
+				if d.status == 0 {
+					d.block, d.logIndex = l.BlockNumber, l.Index // re-mined elsewhere: count from there
+				}
+				continue
+			}
 			d := &deposit{acct: acct, id: s.id(), coin: c.Coin, network: n.Name, address: to,
-				amount: truncDec(fromUnits(value, c.Decimals), 8), txHash: strings.ToLower(l.TxHash.Hex()),
+				amount: amount, txHash: txHash,
 				logIndex: l.Index, block: l.BlockNumber, insertTime: s.cfg.Now().UnixMilli()}
 			s.deposits = append(s.deposits, d)
 			s.recordLocked(Action{Kind: ActionDepositSeen, APIKey: acct.key, ID: strconv.FormatInt(d.id, 10), Coin: d.coin,
 				Network: n.Name, Amount: fmtDec(d.amount, 8), TxHash: d.txHash})
 		}
 		s.mu.Unlock()
-		n.scanned = head
+		n.scanned, n.scannedHash = head, hh.Hash()
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -102,6 +134,17 @@ func (s *Sim) scan(ctx context.Context, n *network) error {
 			add(d.acct.withdrawLocked, d.coin, new(big.Rat).Neg(d.amount))
 			s.recordLocked(Action{Kind: ActionDepositUnlock, APIKey: d.acct.key, ID: strconv.FormatInt(d.id, 10), Coin: d.coin,
 				Network: n.Name, Amount: fmtDec(d.amount, 8), TxHash: d.txHash})
+		}
+	}
+	return nil
+}
+
+// knownDepositLocked finds a deposit already seen for the same transfer (a transaction carrying
+// two identical transfers to one address would count once: the simulator's simplification).
+func (s *Sim) knownDepositLocked(network, txHash, coin string, to common.Address, amount *big.Rat) *deposit {
+	for _, d := range s.deposits {
+		if d.network == network && d.txHash == txHash && d.coin == coin && d.address == to && d.amount.Cmp(amount) == 0 {
+			return d
 		}
 	}
 	return nil

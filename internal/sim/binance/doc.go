@@ -38,6 +38,7 @@
 //
 // Differences from the real venue: one spot symbol; the book never moves; orders never rest
 // against each other (a GTC remainder waits until cancelled); no travel rule, address whitelist or
-// e-mail confirmation; deposit reorgs are not reversed; ban durations and error texts are
-// representative, not exhaustive.
+// e-mail confirmation; a deposit re-mined by a reorg is credited once (found again by its
+// transaction within the last 64 blocks), but one dropped by a reorg is not reversed; ban
+// durations and error texts are representative, not exhaustive.
 package simbinance

@@ -74,8 +74,10 @@ type network struct {
 	Network
 	client *ethclient.Client
 	coins  map[string]coinNet
-	// scanned is the last block scanned for deposits.
-	scanned uint64
+	// scanned is the last block scanned for deposits and scannedHash its hash: when the chain no
+	// longer has that hash there, a reorg happened and the last reorgRescan blocks are scanned again.
+	scanned     uint64
+	scannedHash common.Hash
 }
 
 type coinNet struct {

@@ -353,3 +353,51 @@ func TestStartCreditsDepositsAndPaysWithdrawals(t *testing.T) {
 		Amount("20").WithdrawOrderID("w-2").Do(ctx)
 	require.Equal(t, int64(-4019), apiCode(t, err))
 }
+
+func TestDepositReMinedByAReorgIsCreditedOnce(t *testing.T) {
+	user := simchain.DevKey("simbinance-reorg-user")
+	cfg, ok := simchain.DefaultChain(simchain.Arbitrum)
+	require.True(t, ok)
+	cfg.AutoMine = true
+	cfg.BlockInterval = 20 * time.Millisecond
+	cfg.Funded = []common.Address{simchain.DevAddress("simbinance-reorg-user")}
+	for i := range cfg.Tokens {
+		cfg.Tokens[i].Balances = map[common.Address]*big.Int{cfg.Funded[0]: big.NewInt(1_000_000_000)}
+	}
+	ch, err := simchain.New(cfg)
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = ch.Close() })
+	n, ok := DevnetNetwork(ch)
+	require.True(t, ok)
+	s, _ := newSim(t, func(c *Config) {
+		c.Networks = []Network{n}
+		c.HotWallet = simchain.DevKey("simbinance-reorg-hot")
+		c.PollInterval = 10 * time.Millisecond
+		c.Accounts[0].Spot = nil
+	})
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- s.Start(ctx) }()
+	t.Cleanup(func() { cancel(); require.NoError(t, <-done) })
+
+	rcpt, err := ch.Transfer(ctx, user, "USDT0", s.DepositAddress(testKey), big.NewInt(125_000_000))
+	require.NoError(t, err)
+	require.Eventually(t, func() bool { return s.Count(ActionDepositUnlock, "") == 1 }, 10*time.Second, 10*time.Millisecond)
+
+	// Fork below the deposit's block: the transaction returns to the pool and is mined again on the
+	// new branch, under the same hash, at another block the simulator has already scanned past.
+	_, err = ch.Reorg(ch.Head() - rcpt.BlockNumber.Uint64() + 1)
+	require.NoError(t, err)
+	require.Eventually(t, func() bool {
+		again, err := ch.Client().TransactionReceipt(ctx, rcpt.TxHash)
+		return err == nil && again.BlockHash != rcpt.BlockHash
+	}, 10*time.Second, 10*time.Millisecond, "the deposit is re-mined on the new branch")
+	// Let the simulator scan the new branch several times.
+	head := ch.Head()
+	require.Eventually(t, func() bool { return ch.Head() > head+5 }, 10*time.Second, 10*time.Millisecond)
+	time.Sleep(100 * time.Millisecond)
+
+	require.Equal(t, 1, s.Count(ActionDepositSeen, ""), "one deposit, whatever block it is mined in")
+	require.Equal(t, 1, s.Count(ActionDepositCredit, ""))
+	require.Equal(t, "125.00000000", s.Balance(testKey, "spot", "USDT"))
+}
