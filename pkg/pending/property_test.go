@@ -255,7 +255,7 @@ func (m *model) step(step int) {
 				limit = min(limit, l.truth-1)
 			}
 		}
-		target := limit - uint64(m.rng.IntN(3))
+		target := limit - min(limit, uint64(m.rng.IntN(3))) // never below block 0
 		if m.rng.IntN(6) == 0 {
 			target = m.asOf[c] / 2 // an old snapshot: must not move asOf back
 		}

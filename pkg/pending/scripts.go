@@ -63,19 +63,30 @@ return new
 `)
 
 // gcScript removes legs the writer found eligible, provided the intent's version is still the one
-// it read them at (every leg write bumps it), and lets the record expire once no leg is left.
+// it read them at (every leg write bumps it) and the chain's asOf is still at or past each leg's
+// untilBlock (a rewind after a reorg may have lowered it since the read), and lets the record
+// expire once no leg is left.
 //
 //	KEYS[1] intent record key, KEYS[2] ledger key
 //	ARGV[1] version read ("" when there was no record), ARGV[2] record TTL in ms ("0": keep), ARGV[3] "1" when these are the
-//	intent's last legs, ARGV[4..] fields
+//	intent's last legs, ARGV[4..] triples: field, its chain's asOf field, its untilBlock
 //
 // Returns the number of fields removed, or -1 on a version conflict.
 var gcScript = redis.NewScript(`
+` + lessLua + `
 local v = redis.call('HGET', KEYS[1], 'v')
 if (v or '') ~= ARGV[1] then return -1 end
 local n = 0
-if #ARGV > 3 then n = redis.call('HDEL', KEYS[2], unpack(ARGV, 4)) end
-if v and ARGV[3] == '1' and ARGV[2] ~= '0' then redis.call('PEXPIRE', KEYS[1], ARGV[2]) end
+local all = ARGV[3] == '1'
+for i = 4, #ARGV, 3 do
+  local asof = redis.call('HGET', KEYS[2], ARGV[i + 1])
+  if asof and not less(asof, ARGV[i + 2]) then
+    n = n + redis.call('HDEL', KEYS[2], ARGV[i])
+  else
+    all = false
+  end
+end
+if v and all and ARGV[2] ~= '0' then redis.call('PEXPIRE', KEYS[1], ARGV[2]) end
 return n
 `)
 

@@ -26,6 +26,8 @@ type Client interface {
 type Writer struct {
 	c   Client
 	now func() time.Time
+	// beforeGC, for tests, runs between GC's read and its script.
+	beforeGC func()
 }
 
 // WriterOption configures a Writer.
@@ -291,12 +293,16 @@ func (w *Writer) GC(ctx context.Context, account, intentID string, p GCPolicy) (
 			continue // no asOf on the chain: nobody has passed the leg
 		}
 		if l.UntilBlock != 0 && l.UntilBlock <= asOf && !l.UpdatedAt.After(cutoff) {
-			remove = append(remove, f)
+			// The script checks asOf again: a rewind after this read (a reorg) keeps the leg.
+			remove = append(remove, f, AsOfField(l.ChainID), strconv.FormatUint(l.UntilBlock, 10))
 		}
 	}
 	last := "0"
-	if len(remove) == total {
+	if len(remove)/3 == total {
 		last = "1"
+	}
+	if w.beforeGC != nil {
+		w.beforeGC()
 	}
 	ttl := "0"
 	if p.RecordTTL > 0 {

@@ -366,3 +366,46 @@ func mustIntentKey(t *testing.T, account, id string) string {
 	require.NoError(t, err)
 	return k
 }
+
+func TestGCKeepsALegWhoseBlockARewindUnpassed(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	ctx := context.Background()
+	_, err := e.w.Accept(ctx, e.account, "i1", []byte("r"), []pending.Leg{leg("src", 56, "USDT", -1000, 18, 500)})
+	require.NoError(t, err)
+	_, err = e.w.AdvanceAsOf(ctx, e.account, 56, 510)
+	require.NoError(t, err)
+	e.clock.Advance(2 * time.Hour)
+	policy := pending.GCPolicy{Retention: time.Hour, RecordTTL: 24 * time.Hour}
+
+	// A reorg rewinds asOf below the leg's block after GC read the ledger and before it removes:
+	// the leg's block is no longer known to be passed, so it must stay.
+	pending.SetBeforeGC(e.w, func() {
+		_, _, err := e.w.RewindAsOf(ctx, e.account, 56, 499)
+		require.NoError(t, err)
+	})
+	n, err := e.w.GC(ctx, e.account, "i1", policy)
+	require.NoError(t, err)
+	require.Zero(t, n)
+	require.Equal(t, "-1000", amount(t, mustRead(t, e), 56, "USDT"))
+	ttl, err := e.rdb.PTTL(ctx, mustIntentKey(t, e.account, "i1")).Result()
+	require.NoError(t, err)
+	require.Less(t, ttl, time.Duration(0), "a record whose leg stayed does not expire")
+
+	// Once asOf passes the block again, the leg goes.
+	pending.SetBeforeGC(e.w, nil)
+	rewinds, err := e.w.Rewinds(ctx, e.account, 56)
+	require.NoError(t, err)
+	_, err = e.w.AdvanceAsOfSince(ctx, e.account, 56, rewinds, 505)
+	require.NoError(t, err)
+	n, err = e.w.GC(ctx, e.account, "i1", policy)
+	require.NoError(t, err)
+	require.Equal(t, 1, n)
+}
+
+func mustRead(t *testing.T, e *env) pending.View {
+	t.Helper()
+	v, err := e.r.Read(context.Background(), e.account, nil)
+	require.NoError(t, err)
+	return v
+}
