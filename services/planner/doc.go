@@ -50,6 +50,11 @@
 // venue, takes part in nothing. No feasible match yields no intent and a Record naming the cap or
 // cost that ruled out each candidate.
 //
+// Under a static cost table (StaticCosts) what a candidate costs and allows apart from the
+// state (its quote, rate, fixed cost, least size, fee-bound verdict) is computed once per
+// (venue, source, destination) and kept by the Policy; a test checks decisions are the same
+// bytes with quotes taken afresh.
+//
 // Amounts are *big.Int base units at the edges; inside the solver they are int64 units of the
 // config's common value (ValueDecimals, rounded down for what we have and up for what we pay) and
 // rates are integers in 1e-9 rounded up. No floating point is used anywhere.

@@ -5,6 +5,8 @@ import (
 	"math"
 	"math/big"
 	"math/bits"
+	"slices"
+	"sync"
 
 	"github.com/rebalancer-dev/rebalancer/internal/config"
 )
@@ -104,10 +106,9 @@ func (p *flowProblem) evaluate(flow []int64) objective {
 
 // feasible reports whether flow respects every constraint of the model.
 func (p *flowProblem) feasible(flow []int64) bool {
-	out := make([]int64, len(p.supply))
-	in := make([]int64, len(p.demand))
-	count := make([]int, len(p.maxCount))
-	value := make([]int64, len(p.maxValue))
+	nS, nD, nV := len(p.supply), len(p.demand), len(p.maxValue)
+	sums := make([]int64, nS+nD+2*nV) // one allocation: out, in, count, value
+	out, in, count, value := sums[:nS], sums[nS:nS+nD], sums[nS+nD:nS+nD+nV], sums[nS+nD+nV:]
 	for a, x := range flow {
 		if x == 0 {
 			continue
@@ -132,7 +133,7 @@ func (p *flowProblem) feasible(flow []int64) bool {
 		}
 	}
 	for v := range count {
-		if count[v] > p.maxCount[v] || value[v] > p.maxValue[v] {
+		if count[v] > int64(p.maxCount[v]) || value[v] > p.maxValue[v] {
 			return false
 		}
 	}
@@ -228,6 +229,7 @@ func solve(p *flowProblem, budget int) flowSolution {
 		budget = min(DefaultSearchNodes, max(minSearchNodes, searchWork/max(1, len(p.arcs))))
 	}
 	s := newBnB(p, budget)
+	defer s.release()
 	s.best = flowSolution{flow: make([]int64, len(p.arcs))}
 	s.best.obj = p.evaluate(s.best.flow)
 	states := make([]int8, len(p.arcs))
@@ -253,17 +255,36 @@ func solve(p *flowProblem, budget int) flowSolution {
 	return s.best
 }
 
-// newBnB prepares a search over p with a node budget.
+// newBnB prepares a search over p with a node budget. Its scratch memory (the graph, the
+// envelope, buffers) comes from a pool; release returns it.
 func newBnB(p *flowProblem, budget int) *bnb {
+	s, _ := bnbPool.Get().(*bnb)
+	if s == nil {
+		s = &bnb{g: &graph{}}
+	}
 	edges := 2 * (len(p.arcs) + len(p.supply) + len(p.demand))
-	g := &graph{to: make([]int, 0, edges), next: make([]int, 0, edges), cap: make([]int64, 0, edges), cost: make([]int64, 0, edges), orig: make([]int64, 0, edges)}
-	s := &bnb{p: p, budget: budget, g: g, env: make([]int64, len(p.arcs))}
+	g := s.g
+	if cap(g.to) < edges {
+		g.to, g.next, g.cap, g.cost, g.orig = make([]int, 0, edges), make([]int, 0, edges), make([]int64, 0, edges), make([]int64, 0, edges), make([]int64, 0, edges)
+	}
+	*s = bnb{p: p, budget: budget, g: g, env: grow(s.env, len(p.arcs)),
+		supply: s.supply, demand: s.demand, out: s.out, in: s.in, edgeOf: s.edgeOf, group: s.group, fix: s.fix, byVenue: s.byVenue}
 	for a, arc := range p.arcs {
+		s.env[a] = 0
 		if arc.fixed > 0 && arc.hi > 0 {
 			s.env[a] = min(mulDiv(arc.fixed, rateScale, arc.hi), maxEnvelope)
 		}
 	}
 	return s
+}
+
+// bnbPool keeps searches' scratch memory between decisions.
+var bnbPool sync.Pool
+
+// release returns the search's scratch memory to the pool; s must not be used after.
+func (s *bnb) release() {
+	s.p, s.root, s.best = nil, nil, flowSolution{}
+	bnbPool.Put(s)
 }
 
 type bnb struct {
@@ -279,10 +300,24 @@ type bnb struct {
 	inexact bool
 	// guard is set when a min-cost flow reached its augmentation guard; the search stops.
 	guard bool
-	// scratch for relax, reused across nodes
-	supply, demand, out, in []int64
-	edgeOf, group           []int
-	tmp, amt                big.Int
+	// scratch for relax and offer, reused across nodes
+	supply, demand, out, in, fix []int64
+	edgeOf, group, byVenue       []int
+	tmp, amt                     big.Int
+}
+
+// offer makes the incumbent a repaired copy of a relaxed flow when that is a better plan.
+func (s *bnb) offer(flow []int64) {
+	s.fix = grow(s.fix, len(flow))
+	copy(s.fix, flow)
+	var ok bool
+	s.byVenue, ok = s.p.repair(s.fix, s.byVenue[:0])
+	if !ok {
+		return
+	}
+	if obj := s.p.evaluate(s.fix); obj.better(s.best.obj) {
+		s.best.flow, s.best.obj = slices.Clone(s.fix), obj
+	}
 }
 
 // node explores one search node; warm is its parent's relaxation (nil at the root).
@@ -372,11 +407,9 @@ func (s *bnb) node(nb bounds, warm *warmStart) {
 			return // the bound is met: nothing below this node is better
 		}
 		branch = under
-	} else if r := p.repair(flow); r != nil {
+	} else {
 		// Not a plan yet; a repaired copy is one, and a good incumbent early keeps the search short.
-		if obj := p.evaluate(r); obj.better(s.best.obj) {
-			s.best.flow, s.best.obj = r, obj
-		}
+		s.offer(flow)
 	}
 	// Open first: it keeps the relaxation's choice, so good plans are found early.
 	s.node(nb.with(branch, arcOpen, -1, -1), child)
@@ -388,11 +421,7 @@ func (s *bnb) node(nb bounds, warm *warmStart) {
 // floor, or at least the ceiling). A floored copy, repaired, may improve the incumbent.
 func (s *bnb) branchFraction(nb *bounds, flow []int64, a int, warm *warmStart) {
 	p := s.p
-	if r := p.repair(flow); r != nil {
-		if obj := p.evaluate(r); obj.better(s.best.obj) {
-			s.best.flow, s.best.obj = r, obj
-		}
-	}
+	s.offer(flow)
 	if nb.states[a] == arcFree {
 		s.node(nb.with(a, arcOpen, -1, -1), warm)
 		s.node(nb.with(a, arcClosed, -1, -1), warm)
@@ -426,11 +455,7 @@ func (s *bnb) lpTooBig(nb *bounds) bool {
 func (s *bnb) aroundNotional(nb *bounds, flow []int64, warm *warmStart) {
 	p := s.p
 	s.inexact = true
-	if r := p.repair(flow); r != nil {
-		if obj := p.evaluate(r); obj.better(s.best.obj) {
-			s.best.flow, s.best.obj = r, obj
-		}
-	}
+	s.offer(flow)
 	value := make([]int64, len(p.maxValue))
 	for a, x := range flow {
 		value[p.arcs[a].venue] += x
@@ -465,17 +490,17 @@ func (p *flowProblem) overNotional(flow []int64) bool {
 	return false
 }
 
-// repair turns a relaxed flow into a plan: intents below their minimum are dropped, a venue over
-// its count keeps its largest intents, a venue over its notional is trimmed. Nil if that fails.
-func (p *flowProblem) repair(flow []int64) []int64 {
-	f := append([]int64(nil), flow...)
+// repair turns a relaxed flow, in place, into a plan: intents below their minimum are dropped, a
+// venue over its count keeps its largest intents, a venue over its notional is trimmed. It
+// reports false if that fails. arcs is scratch; the grown slice is returned for reuse.
+func (p *flowProblem) repair(f []int64, arcs []int) ([]int, bool) {
 	for a, x := range f {
 		if x > 0 && x < p.arcs[a].lo {
 			f[a] = 0
 		}
 	}
 	for v := range p.maxCount {
-		var arcs []int
+		arcs = arcs[:0]
 		for a, x := range f {
 			if x > 0 && p.arcs[a].venue == v {
 				arcs = append(arcs, a)
@@ -494,21 +519,24 @@ func (p *flowProblem) repair(flow []int64) []int64 {
 			f[a] = 0
 		}
 	}
-	return p.trim(f)
+	return p.trim(f, arcs)
 }
 
-// trim makes a flow respect venue notional caps by shrinking the venue's most expensive intents
-// first (down to their minimum, then dropping them). It returns nil if it cannot.
-func (p *flowProblem) trim(flow []int64) []int64 {
-	f := append([]int64(nil), flow...)
+// trim makes a flow, in place, respect venue notional caps by shrinking the venue's most
+// expensive intents first (down to their minimum, then dropping them). It reports false if it
+// cannot. arcs is scratch; the grown slice is returned for reuse.
+func (p *flowProblem) trim(f []int64, arcs []int) ([]int, bool) {
 	for v := range p.maxValue {
 		var total int64
-		var arcs []int
+		arcs = arcs[:0]
 		for a, x := range f {
 			if x > 0 && p.arcs[a].venue == v {
 				total += x
 				arcs = append(arcs, a)
 			}
+		}
+		if total <= p.maxValue[v] {
+			continue
 		}
 		// most expensive per unit first; ties by index for determinism
 		for i := 1; i < len(arcs); i++ {
@@ -530,10 +558,7 @@ func (p *flowProblem) trim(flow []int64) []int64 {
 			}
 		}
 	}
-	if !p.feasible(f) {
-		return nil
-	}
-	return f
+	return arcs, p.feasible(f)
 }
 
 // lpRelax solves the node's relaxation with the venue notional caps as a linear programme in

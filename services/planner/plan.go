@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"math/big"
 	"slices"
+	"strconv"
+	"sync"
 	"time"
 
 	"github.com/rebalancer-dev/rebalancer/internal/config"
@@ -80,6 +82,7 @@ func Plan(pol *Policy, costs CostModel, st *State, account string, basis Basis) 
 	// Which venues may take a new intent, and how much room each has.
 	type venueRoom struct {
 		vp    *venuePolicy
+		idx   int // in pol.venues
 		count int
 		value int64
 	}
@@ -104,7 +107,7 @@ func Plan(pol *Policy, costs CostModel, st *State, account string, basis Basis) 
 			rec.Excluded = append(rec.Excluded, vp.name+": "+why)
 			continue
 		}
-		room := venueRoom{vp: vp, count: vp.maxCount - inflightCount[vp.name], value: vp.maxValue - inflightValue[vp.name]}
+		room := venueRoom{vp: vp, idx: i, count: vp.maxCount - inflightCount[vp.name], value: vp.maxValue - inflightValue[vp.name]}
 		if room.count <= 0 {
 			rec.Excluded = append(rec.Excluded, fmt.Sprintf("%s: %d intents in flight, max %d", vp.name, inflightCount[vp.name], vp.maxCount))
 			continue
@@ -155,42 +158,44 @@ func Plan(pol *Policy, costs CostModel, st *State, account string, basis Basis) 
 		prob.maxCount = append(prob.maxCount, v.count)
 		prob.maxValue = append(prob.maxValue, v.value)
 	}
-	type candidate struct {
-		route events.Route
-		quote Quote
+	sc, _ := scratchPool.Get().(*planScratch)
+	if sc == nil {
+		sc = &planScratch{}
 	}
-	most := len(srcs) * len(dsts) * len(venues)
-	cands := make([]candidate, 0, most)
-	prob.arcs = make([]arcSpec, 0, most)
-	for i, s := range srcs {
-		for j, t := range dsts {
-			if s.pol.nodeKey == t.pol.nodeKey {
+	defer sc.release()
+	quotes := sc.quotes[:0]
+	prob.arcs = sc.arcs[:0]
+	for i := range srcs {
+		s := &srcs[i]
+		for j := range dsts {
+			t := &dsts[j]
+			if s.pol == t.pol {
 				continue
 			}
-			r := pol.route(s.pol, t.pol)
 			for vi, v := range venues {
-				name := func() string {
-					return fmt.Sprintf("%s %d/%s→%d/%s", v.vp.name, r.SrcChain, r.SrcToken, r.DstChain, r.DstToken)
+				if len(st.routes) > 0 {
+					r := pol.route(s.pol, t.pol)
+					if last, ok := st.routes[routeKeyOf(account, v.vp.name, r)]; ok && now.Before(last.Add(v.vp.cooldown)) {
+						rec.Rejected = append(rec.Rejected, fmt.Sprintf("%s: cooldown until %s", candidateName(v.vp.name, r), last.Add(v.vp.cooldown).Format(time.RFC3339)))
+						continue
+					}
 				}
-				if last, ok := st.routes[routeKeyOf(account, v.vp.name, r)]; ok && now.Before(last.Add(v.vp.cooldown)) {
-					rec.Rejected = append(rec.Rejected, fmt.Sprintf("%s: cooldown until %s", name(), last.Add(v.vp.cooldown).Format(time.RFC3339)))
-					continue
-				}
-				q, err := costs.Quote(v.vp.name, r)
-				if err != nil {
+				b := pol.base(costs, v.idx, s.pol, t.pol)
+				if b.noRoute {
 					continue // the venue does not serve this route: not worth a line per pair
 				}
-				arc, why := pol.arc(s, t, v.vp, v.value, q)
+				arc, why := b.arc(s, t, v.value)
 				if why != "" {
-					rec.Rejected = append(rec.Rejected, name()+": "+why)
+					rec.Rejected = append(rec.Rejected, candidateName(v.vp.name, pol.route(s.pol, t.pol))+": "+why)
 					continue
 				}
 				arc.src, arc.dst, arc.venue = i, j, vi
 				prob.arcs = append(prob.arcs, arc)
-				cands = append(cands, candidate{route: r, quote: q})
+				quotes = append(quotes, b.quote)
 			}
 		}
 	}
+	sc.arcs, sc.quotes = prob.arcs, quotes
 	if len(prob.arcs) == 0 {
 		rec.Reason = "no feasible route: see rejected"
 		return d
@@ -216,8 +221,8 @@ func Plan(pol *Policy, costs CostModel, st *State, account string, basis Basis) 
 		}
 		arc := prob.arcs[a]
 		filled[arc.dst] += x
-		c := cands[a]
-		d.Intents = append(d.Intents, pol.intent(account, venues[arc.venue].vp.name, c.route, c.quote, srcs[arc.src], dsts[arc.dst], x, basis))
+		src, dst := srcs[arc.src], dsts[arc.dst]
+		d.Intents = append(d.Intents, pol.intent(account, venues[arc.venue].vp.name, pol.route(src.pol, dst.pol), quotes[a], src, dst, x, basis))
 	}
 	for j, t := range dsts {
 		if filled[j] < t.value {
@@ -230,6 +235,20 @@ func Plan(pol *Policy, costs CostModel, st *State, account string, basis Basis) 
 		rec.Reason = fmt.Sprintf("%d intent(s) at the least cost that fills the most by tier", len(d.Intents))
 	}
 	return d
+}
+
+// planScratch is a decision's candidate memory, kept between decisions: at 50 chains × 4 tokens
+// a decision meets hundreds of candidates.
+type planScratch struct {
+	arcs   []arcSpec
+	quotes []Quote
+}
+
+var scratchPool sync.Pool
+
+func (sc *planScratch) release() {
+	clear(sc.quotes) // keep no quote alive
+	scratchPool.Put(sc)
 }
 
 func venueProblem(st *State, account string, vp *venuePolicy, now time.Time) string {
@@ -251,6 +270,8 @@ func venueProblem(st *State, account string, vp *venuePolicy, now time.Time) str
 // when ahead of it, lo counts every debit that may not show yet and no unconfirmed credit, and hi
 // the reverse, so an excess is never counted from money that may be gone and a deficit never
 // refilled twice.
+//
+// The returned figures are shared (lo[i] may be hi[i]): callers must not modify them.
 func virtualBalances(pol *Policy, st *State, account string, intents []*intentState, now time.Time, rec *Record) (lo, hi []*big.Int, healthy []bool) {
 	n := len(pol.nodes)
 	lo, hi, healthy = make([]*big.Int, n), make([]*big.Int, n), make([]bool, n)
@@ -305,9 +326,15 @@ func virtualBalances(pol *Policy, st *State, account string, intents []*intentSt
 			rec.Excluded = append(rec.Excluded, fmt.Sprintf("%s: snapshot at %d ahead of ledger watermark %d (waiting)", where, b, asOf))
 			continue
 		}
-		l, h := new(big.Int).Set(bal), new(big.Int).Set(bal)
+		nodeLegs := legs[np.nodeKey]
+		if len(nodeLegs) == 0 {
+			// bal is this call's own copy and nobody modifies lo or hi: share it.
+			lo[i], hi[i], healthy[i] = bal, bal, true
+			continue
+		}
+		l, h := bal, new(big.Int).Set(bal)
 		bad := false
-		for _, leg := range legs[np.nodeKey] {
+		for _, leg := range nodeLegs {
 			if leg.Decimals != np.decimals {
 				bad = true
 				break
@@ -458,49 +485,6 @@ func aggregateImbalances(pol *Policy, lo, hi []*big.Int, healthy []bool, rec *Re
 	return srcs, dsts
 }
 
-// arc turns a quote into the solver's candidate in value units, or says why it is ruled out.
-// It runs once per candidate, so it works on the rationals' integer parts (cross products)
-// rather than normalising big.Rat results.
-func (pol *Policy) arc(s, t planNode, vp *venuePolicy, room int64, q Quote) (arcSpec, string) {
-	rn, rd := q.Rate.Num(), q.Rate.Denom()
-	bn, bd := pol.feeBound.Num(), pol.feeBound.Denom()
-	var rb, br, x, m big.Int
-	rb.Mul(rn, bd) // rate < bound ⇔ rn·bd < bn·rd
-	br.Mul(bn, rd)
-	if rb.Cmp(&br) >= 0 {
-		return arcSpec{}, fmt.Sprintf("fee bound: proportional cost %s alone reaches the bound %s", ratPct(q.Rate), ratPct(pol.feeBound))
-	}
-	x.Mul(rn, bigRateScale)
-	x.QuoRem(&x, rd, &m)
-	if m.Sign() != 0 {
-		x.Add(&x, bigOne)
-	}
-	a := arcSpec{rate: clampInt64(&x), fixed: pol.toValue(s.pol, q.Fixed, true)}
-	a.lo = max(vp.minValue, pol.toValue(s.pol, q.Min, true), 1)
-	// Fee bound with the fixed cost: rate·x + fixed ≤ bound·x ⇔ x ≥ fixed / (bound − rate)
-	// = fixed·bd·rd / (bn·rd − rn·bd), rounded up.
-	if a.fixed > 0 {
-		br.Sub(&br, &rb)
-		x.SetInt64(a.fixed)
-		x.Mul(&x, bd)
-		x.Mul(&x, rd)
-		x.QuoRem(&x, &br, &m)
-		if m.Sign() != 0 {
-			x.Add(&x, bigOne)
-		}
-		a.lo = max(a.lo, clampInt64(&x))
-	}
-	a.hi = min(vp.maxTransfer, room, s.value, t.value)
-	if q.Max != nil {
-		a.hi = min(a.hi, pol.toValue(s.pol, q.Max, false))
-	}
-	if a.lo > a.hi {
-		return a, fmt.Sprintf("minimum %d value units (venue, route and fee bound) above the most it could carry, %d (excess %d, deficit %d, venue room %d, max transfer %d)",
-			a.lo, a.hi, s.value, t.value, room, vp.maxTransfer)
-	}
-	return a, ""
-}
-
 var (
 	bigOne       = big.NewInt(1)
 	bigRateScale = big.NewInt(rateScale)
@@ -542,10 +526,30 @@ func (pol *Policy) intent(account, venue string, r events.Route, q Quote, s, t p
 	return in
 }
 
+// candidateName names a candidate in the record.
+func candidateName(venue string, r events.Route) string {
+	return fmt.Sprintf("%s %d/%s→%d/%s", venue, r.SrcChain, r.SrcToken, r.DstChain, r.DstToken)
+}
+
 // IntentID is the deterministic intent id of DESIGN §6: the hex SHA-256 of the config hash, the
 // basis sequence, the route (account, venue, chains, tokens) and the amount.
 func IntentID(configHash string, seq uint64, account, venue string, r events.Route, amountIn *big.Int) string {
-	h := sha256.New()
-	fmt.Fprintf(h, "rebal-intent-v1|%s|%d|%s|%s|%d|%s|%d|%s|%s", configHash, seq, account, venue, r.SrcChain, r.SrcToken, r.DstChain, r.DstToken, amountIn)
-	return hex.EncodeToString(h.Sum(nil))
+	// The bytes of fmt's "rebal-intent-v1|%s|%d|%s|%s|%d|%s|%d|%s|%s", built without fmt.
+	var stack [320]byte
+	b := append(stack[:0], "rebal-intent-v1|"...)
+	b = append(append(b, configHash...), '|')
+	b = append(strconv.AppendUint(b, seq, 10), '|')
+	b = append(append(b, account...), '|')
+	b = append(append(b, venue...), '|')
+	b = append(strconv.AppendUint(b, r.SrcChain, 10), '|')
+	b = append(append(b, r.SrcToken...), '|')
+	b = append(strconv.AppendUint(b, r.DstChain, 10), '|')
+	b = append(append(b, r.DstToken...), '|')
+	if amountIn == nil {
+		b = append(b, "<nil>"...)
+	} else {
+		b = amountIn.Append(b, 10)
+	}
+	sum := sha256.Sum256(b)
+	return hex.EncodeToString(sum[:])
 }

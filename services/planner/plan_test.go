@@ -1,6 +1,12 @@
 package planner
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"math"
+	"math/big"
+	"strings"
 	"testing"
 	"time"
 
@@ -272,4 +278,32 @@ func TestPlanFailsClosedAtAugmentGuard(t *testing.T) {
 	require.Empty(t, d.Intents)
 	require.False(t, d.Record.Proven)
 	require.Contains(t, d.Record.Reason, "iteration guard")
+}
+
+// TestIntentIDBytes pins IntentID to the bytes of its documented format, which it builds
+// without fmt: ids of intents already in streams must not change.
+func TestIntentIDBytes(t *testing.T) {
+	viaFmt := func(configHash string, seq uint64, account, venue string, r events.Route, amountIn *big.Int) string {
+		h := sha256.New()
+		fmt.Fprintf(h, "rebal-intent-v1|%s|%d|%s|%s|%d|%s|%d|%s|%s", configHash, seq, account, venue, r.SrcChain, r.SrcToken, r.DstChain, r.DstToken, amountIn)
+		return hex.EncodeToString(h.Sum(nil))
+	}
+	huge, ok := new(big.Int).SetString("123456789012345678901234567890123456789012345678901234567890", 10)
+	require.True(t, ok)
+	long := strings.Repeat("x", 400) // past the stack buffer
+	for _, tc := range []struct {
+		name, hash, account, venue string
+		seq                        uint64
+		r                          events.Route
+		amount                     *big.Int
+	}{
+		{"usual", "abc", testAccount, "binance", 7, events.Route{SrcChain: 1, SrcToken: "USDC", DstChain: 10, DstToken: "USDT"}, big.NewInt(1_000_000)},
+		{"zero", "", "", "", 0, events.Route{}, new(big.Int)},
+		{"nil amount", "h", "a", "v", 1, events.Route{SrcChain: 1}, nil},
+		{"large", long, long, long, math.MaxUint64, events.Route{SrcChain: math.MaxUint64, SrcToken: long, DstChain: 3, DstToken: long}, huge},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			require.Equal(t, viaFmt(tc.hash, tc.seq, tc.account, tc.venue, tc.r, tc.amount), IntentID(tc.hash, tc.seq, tc.account, tc.venue, tc.r, tc.amount))
+		})
+	}
 }

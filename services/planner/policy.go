@@ -28,6 +28,9 @@ type Policy struct {
 	// augmentGuard, when positive, bounds each min-cost flow's augmentations (tests); zero
 	// leaves augmentGuard's default.
 	augmentGuard int
+	// arcs caches what each candidate costs under a static cost table (a cache: decisions do
+	// not depend on it).
+	arcs arcCache
 }
 
 type nodeKey struct {
@@ -45,6 +48,8 @@ type nodePolicy struct {
 	staleAfter               time.Duration
 	// where names the location in records: "chain/token".
 	where string
+	// idx is the node's index in Policy.nodes.
+	idx int
 	// div is 10^(decimals − value decimals) when the fair price is 1 and that fits a uint64:
 	// then value conversions are one integer division (0 means use big.Rat).
 	div uint64
@@ -86,6 +91,7 @@ func newPolicy(cfg *config.Config) (*Policy, error) {
 	for i := range p.nodes {
 		n := &p.nodes[i]
 		p.nodeIdx[n.nodeKey] = i
+		n.idx = i
 		if p.tokens[n.token].Cmp(big.NewRat(1, 1)) == 0 && n.decimals >= p.vdec && n.decimals-p.vdec <= 19 {
 			n.div = pow10(n.decimals - p.vdec).Uint64()
 		}

@@ -209,3 +209,37 @@ func TestConvertAndFromValueFastPaths(t *testing.T) {
 		}
 	}
 }
+
+// uncached hides StaticCosts behind the CostModel interface, so Plan quotes every candidate
+// afresh instead of using the Policy's cache of candidate arcs.
+type uncached struct{ CostModel }
+
+// TestArcCacheChangesNothing plans the same states with the cached candidate arcs of a static
+// cost table and with quotes taken afresh, on random small worlds and on large generated ones:
+// the decisions (intents and records) must be the same bytes.
+func TestArcCacheChangesNothing(t *testing.T) {
+	same := func(t *testing.T, pol *Policy, costs CostModel, st *State, basis Basis) {
+		t.Helper()
+		cached, _ := json.Marshal(Plan(pol, costs, st, testAccount, basis))
+		fresh, _ := json.Marshal(Plan(pol, uncached{costs}, st, testAccount, basis))
+		require.Equal(t, string(fresh), string(cached))
+	}
+	r := rand.New(rand.NewPCG(8, 13))
+	for i := 0; i < 60; i++ {
+		w := newWorld(t, randomYAML(r))
+		w.balanced()
+		for round := 0; round < 3; round++ {
+			for _, c := range []uint64{1, 10, 42161} {
+				w.chainSnap(c, randomBalance(r), randomBalance(r))
+			}
+			basis := Basis{Seq: w.st.Seq(), EventID: "x", At: w.at}
+			same(t, w.pol, w.costs, w.st, basis)
+			w.st.Decided(Plan(w.pol, w.costs, w.st, testAccount, basis).Intents)
+		}
+	}
+	for seed := uint64(1); seed <= 4; seed++ {
+		w := newBigWorld(t, 20, 3, 2, 15, seed)
+		same(t, w.pol, w.costs, w.st, Basis{Seq: w.st.Seq(), EventID: "big", At: w.at})
+		require.NotEmpty(t, w.pol.arcs.m, "the static table's candidates must be cached")
+	}
+}
