@@ -70,8 +70,15 @@ func runConfigCheck(_ context.Context, e env, args []string) error {
 	if err != nil {
 		return fmt.Errorf("%s: %w", fs.Arg(0), err)
 	}
+	// The executor section as the executor itself resolves it: a file that passes here starts it.
+	sec, err := app.ResolveExecutor(cfg)
+	if err != nil {
+		return fmt.Errorf("%s: %w", fs.Arg(0), err)
+	}
 	fmt.Fprintf(e.stdout, "%s: ok (network %s, %d chains, %d tokens, %d venues, %d accounts, config hash %s)\n",
 		fs.Arg(0), cfg.Network, len(cfg.Chains), len(cfg.Tokens), len(cfg.Venues), len(cfg.Accounts), cfg.Hash())
+	fmt.Fprintf(e.stdout, "executor: maxPerIntent %s, dryRun %t, binance %s, hyperliquid %s network %q\n",
+		sec.MaxPerIntent, sec.DryRun, sec.Binance.BaseURL, sec.Hyperliquid.BaseURL, sec.Hyperliquid.Network)
 	return nil
 }
 

@@ -72,10 +72,11 @@ type overlay struct {
 	namespace string
 	devInfra  bool // runs its own NATS and Redis
 	natsCreds bool // NATS_CREDS_FILE set, rebalancer-nats required
+	dryRun    bool // the executor's dry run forced on (EXECUTOR_DRY_RUN)
 }
 
 var overlays = []overlay{
-	{name: "dev", namespace: "rebalancer-dev", devInfra: true},
+	{name: "dev", namespace: "rebalancer-dev", devInfra: true, dryRun: true},
 	{name: "prod", namespace: "rebalancer", natsCreds: true},
 }
 
@@ -543,6 +544,12 @@ func TestRebalancerDeployments(t *testing.T) {
 					require.Equal(t, len(watcherKeyFiles), watcherKeys, "the watcher reads Binance with its read-only key")
 				} else {
 					require.False(t, watcherKeysMounted, "only the watcher mounts rebalancer-watcher-keys")
+				}
+				// app.EnvDryRun: a latch that can only force the executor's dry run on.
+				dryRun, hasDryRun := env(c, "EXECUTOR_DRY_RUN")
+				require.Equal(t, o.dryRun && name == "executor", hasDryRun, "EXECUTOR_DRY_RUN")
+				if hasDryRun {
+					require.Equal(t, "true", dryRun.Value)
 				}
 				if name == "executor" {
 					require.True(t, hasRedis, "the executor keeps the ledger")

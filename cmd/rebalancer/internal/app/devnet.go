@@ -233,13 +233,13 @@ func setDevnetExecutor(ctx context.Context, cfg *config.Config, in *devnet.Infra
 		return err
 	}
 	cfg.Executor = *node.Content[0]
-	_, err = ParseExecutorSection(cfg)
+	_, err = ResolveExecutor(cfg)
 	return err
 }
 
 // devnetVenueReaders builds the watcher's venue readers from the same adapters the executor uses.
 func devnetVenueReaders(ctx context.Context, cfg *config.Config, o Options, rdb redis.UniversalClient, clients map[uint64]*chain.Client, secrets ExecutorSecrets, relayer common.Address) ([]balancewatcher.VenueReader, error) {
-	sec, err := ParseExecutorSection(cfg)
+	sec, err := ResolveExecutor(cfg)
 	if err != nil {
 		return nil, err
 	}

@@ -1,16 +1,21 @@
 package app
 
 import (
-	"bytes"
 	"context"
 	"crypto/ecdsa"
 	"errors"
 	"fmt"
+	"maps"
+	"math/big"
+	"net/url"
 	"os"
+	"reflect"
+	"slices"
 	"strings"
-	"time"
 
+	"github.com/ethereum/go-ethereum/common"
 	"github.com/ethereum/go-ethereum/crypto"
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/redis/go-redis/v9"
 	"gopkg.in/yaml.v3"
 
@@ -25,11 +30,13 @@ import (
 	"github.com/rebalancer-dev/rebalancer/services/executor"
 )
 
-// ExecutorSection is the configuration file's `executor:` section.
+// ExecutorSection is the configuration file's `executor:` section, as ResolveExecutor returns it:
+// defaults filled in, every field checked.
 type ExecutorSection struct {
-	// MaxPerIntent caps one intent, in whole tokens ("50000").
+	// MaxPerIntent caps one intent, in whole tokens ("50000"). Required.
 	MaxPerIntent string `yaml:"maxPerIntent"`
-	// MaxPerDay caps each venue's notional in a rolling 24 h window, in whole tokens.
+	// MaxPerDay caps each venue's notional in a rolling 24 h window, in whole tokens; a venue
+	// left out has no daily cap.
 	MaxPerDay map[string]string `yaml:"maxPerDay"`
 	// StepTimeout bounds one state before it escalates to needs_attention (default 30m).
 	StepTimeout config.Duration `yaml:"stepTimeout"`
@@ -38,13 +45,14 @@ type ExecutorSection struct {
 	// DryRun decides and logs but sends nothing.
 	DryRun  bool `yaml:"dryRun"`
 	Binance struct {
-		// BaseURL of the API (default https://api.binance.com).
+		// BaseURL of the API (default DefaultBinanceURL).
 		BaseURL string `yaml:"baseURL"`
 	} `yaml:"binance"`
 	Hyperliquid struct {
-		// BaseURL of the API (default https://api.hyperliquid.xyz).
+		// BaseURL of the API (default DefaultHyperliquidURL).
 		BaseURL string `yaml:"baseURL"`
-		// Network is "mainnet" or "testnet": required, never inferred from the URL.
+		// Network is "mainnet" or "testnet": required when the hyperliquid venue is configured,
+		// never inferred from the URL.
 		Network string `yaml:"network"`
 		// Bridge2 overrides the network's Bridge2 contract on Arbitrum (devnets, forks).
 		Bridge2 string `yaml:"bridge2"`
@@ -58,32 +66,132 @@ type ExecutorSection struct {
 	} `yaml:"hyperliquid"`
 }
 
-// ParseExecutorSection decodes the `executor:` section strictly: an unknown key is an error.
-func ParseExecutorSection(cfg *config.Config) (ExecutorSection, error) {
+// Venue API roots used when the executor section names none.
+const (
+	DefaultBinanceURL     = "https://api.binance.com"
+	DefaultHyperliquidURL = "https://api.hyperliquid.xyz"
+)
+
+// ResolveExecutor reads the configuration's `executor:` section the one way every user of it does
+// (the executor, the balance watcher's venue readers, `rebalancer config check`): decoded strictly
+// (an unknown key is an error), defaults filled in (the venues' production API roots, the step
+// timeout, the lease TTL), and every field checked, so that a file it accepts is one the executor
+// starts with. A missing section is a section without maxPerIntent: an error. Problems come back
+// as config.Errors, each naming its field by path ("executor.maxPerIntent").
+func ResolveExecutor(cfg *config.Config) (ExecutorSection, error) {
 	var s ExecutorSection
-	if cfg.Executor.Kind == 0 {
-		return s, nil
+	var p config.Errors
+	add := func(path, format string, args ...any) {
+		p = append(p, &config.FieldError{Path: path, Problem: fmt.Sprintf(format, args...)})
 	}
-	raw, err := yaml.Marshal(&cfg.Executor)
-	if err != nil {
-		return s, fmt.Errorf("executor: %w", err)
+	if cfg.Executor.Kind != 0 {
+		unknownKeys(&cfg.Executor, reflect.TypeFor[ExecutorSection](), "executor", add)
+		if len(p) > 0 {
+			return s, p
+		}
+		if err := cfg.Executor.Decode(&s); err != nil {
+			return s, fmt.Errorf("executor: %w", err)
+		}
 	}
-	dec := yaml.NewDecoder(bytes.NewReader(raw))
-	dec.KnownFields(true)
-	if err := dec.Decode(&s); err != nil {
-		return s, fmt.Errorf("executor: %w", err)
+	if err := checkCap(s.MaxPerIntent); err != "" {
+		add("executor.maxPerIntent", "%s", err)
 	}
-	for v := range s.MaxPerDay {
+	for _, v := range slices.Sorted(maps.Keys(s.MaxPerDay)) {
 		if !events.IsKnownVenue(v) {
-			return s, fmt.Errorf("executor.maxPerDay: unknown venue %q", v)
+			add("executor.maxPerDay."+v, "unknown venue (%s, %s)", events.VenueBinance, events.VenueHyperliquid)
+		} else if err := checkCap(s.MaxPerDay[v]); err != "" {
+			add("executor.maxPerDay."+v, "%s", err)
 		}
 	}
-	if s.Hyperliquid.Network != "" {
+	if s.StepTimeout.Duration < 0 {
+		add("executor.stepTimeout", "negative")
+	} else if s.StepTimeout.Duration == 0 {
+		s.StepTimeout.Duration = executor.DefaultTimeout
+	}
+	if s.LeaseTTL.Duration < 0 {
+		add("executor.leaseTTL", "negative")
+	} else if s.LeaseTTL.Duration == 0 {
+		s.LeaseTTL.Duration = executor.DefaultLeaseTTL
+	}
+	s.Binance.BaseURL = or(s.Binance.BaseURL, DefaultBinanceURL)
+	if err := checkBaseURL(s.Binance.BaseURL); err != "" {
+		add("executor.binance.baseURL", "%s", err)
+	}
+	s.Hyperliquid.BaseURL = or(s.Hyperliquid.BaseURL, DefaultHyperliquidURL)
+	if err := checkBaseURL(s.Hyperliquid.BaseURL); err != "" {
+		add("executor.hyperliquid.baseURL", "%s", err)
+	}
+	if _, hl := cfg.Venue(events.VenueHyperliquid); hl && s.Hyperliquid.Network == "" {
+		add("executor.hyperliquid.network", "required (mainnet or testnet) with the hyperliquid venue: it is never inferred from the URL")
+	} else if s.Hyperliquid.Network != "" {
 		if _, err := wire.ParseNetwork(s.Hyperliquid.Network); err != nil {
-			return s, fmt.Errorf("executor.hyperliquid.network: %w", err)
+			add("executor.hyperliquid.network", "%q: %v", s.Hyperliquid.Network, err)
 		}
+	}
+	for _, a := range []struct{ field, v string }{
+		{"bridge2", s.Hyperliquid.Bridge2}, {"coreDepositWallet", s.Hyperliquid.CoreDepositWallet}, {"hyperEVMPayer", s.Hyperliquid.HyperEVMPayer},
+	} {
+		if a.v != "" && !common.IsHexAddress(a.v) {
+			add("executor.hyperliquid."+a.field, "%q is not a 0x-prefixed 20-byte hex address", a.v)
+		}
+	}
+	if len(p) > 0 {
+		return s, p
 	}
 	return s, nil
+}
+
+// unknownKeys reports every key of the mapping n that t (a struct with yaml tags) does not have,
+// descending into nested structs, with the file's line: yaml.Node.Decode has no strict mode.
+func unknownKeys(n *yaml.Node, t reflect.Type, path string, add func(path, format string, args ...any)) {
+	if n.Kind != yaml.MappingNode || t.Kind() != reflect.Struct {
+		return
+	}
+	fields := map[string]reflect.Type{}
+	for f := range t.Fields() {
+		if name, _, _ := strings.Cut(f.Tag.Get("yaml"), ","); name != "" && name != "-" {
+			fields[name] = f.Type
+		}
+	}
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		k := n.Content[i]
+		ft, ok := fields[k.Value]
+		if !ok {
+			add(path+"."+k.Value, "unknown key (line %d)", k.Line)
+			continue
+		}
+		unknownKeys(n.Content[i+1], ft, path+"."+k.Value, add)
+	}
+}
+
+// checkCap says what is wrong with a cap in whole tokens, by the rule the executor applies: an
+// exact positive decimal, no exponent or fraction.
+func checkCap(s string) string {
+	s = strings.TrimSpace(s)
+	if s == "" {
+		return "required (a cap in whole tokens, e.g. \"25000\")"
+	}
+	r, ok := new(big.Rat).SetString(s)
+	if !ok || r.Sign() <= 0 || strings.ContainsAny(s, "eE/") {
+		return fmt.Sprintf("%q is not a positive decimal", s)
+	}
+	return ""
+}
+
+// checkBaseURL says what is wrong with a venue's API root.
+func checkBaseURL(s string) string {
+	u, err := url.Parse(s)
+	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || u.RawQuery != "" {
+		return fmt.Sprintf("%q is not an http(s) URL", s)
+	}
+	return ""
+}
+
+func or(s, def string) string {
+	if s == "" {
+		return def
+	}
+	return s
 }
 
 // ExecutorRoutes derives the executable routes from the venues' legs and the tokens' contracts.
@@ -187,52 +295,80 @@ type ExecutorDeps struct {
 	Ops     *ops.Server
 }
 
-// BuildVenues connects the venue adapters the configuration enables and the secrets allow.
-func BuildVenues(ctx context.Context, cfg *config.Config, sec ExecutorSection, d ExecutorDeps, o Options) (map[string]executor.Venue, error) {
-	venues := map[string]executor.Venue{}
+// VenueConfigs are the venue adapters' configurations, as BuildVenues connects them. A nil
+// adapter configuration is a venue the configuration or the secrets leave out.
+type VenueConfigs struct {
+	Binance          *binance.Config
+	Hyperliquid      *hyperliquid.Config
+	HyperliquidVenue hyperliquid.VenueConfig
+}
+
+// ExecutorVenueConfigs builds the adapters' configurations from a resolved section (ResolveExecutor)
+// and the secrets, without I/O. The adapters count their requests on d.Ops' registry; without an
+// ops server (devnet's watcher readers) they count privately.
+func ExecutorVenueConfigs(cfg *config.Config, sec ExecutorSection, d ExecutorDeps, o Options) VenueConfigs {
+	var reg prometheus.Registerer // stays a nil interface without an ops server
+	if d.Ops != nil {
+		reg = d.Ops.Registry()
+	}
+	var vc VenueConfigs
 	if _, ok := cfg.Venue(events.VenueBinance); ok && d.Secrets.Binance != nil {
-		c, err := binance.New(ctx, binance.Config{
+		vc.Binance = &binance.Config{
 			BaseURL:     sec.Binance.BaseURL,
 			Credentials: *d.Secrets.Binance,
 			Networks:    BinanceNetworks(cfg),
 			Log:         o.Log.With().Str("venue", events.VenueBinance).Logger(),
-		})
-		if err != nil {
-			return nil, fmt.Errorf("binance: %w", err)
+			Metrics:     reg,
 		}
-		venues[events.VenueBinance] = c
 	}
 	if _, ok := cfg.Venue(events.VenueHyperliquid); ok && d.Secrets.Hyperliquid != nil {
-		if sec.Hyperliquid.Network == "" {
-			return nil, errors.New("executor.hyperliquid.network: required (mainnet or testnet), never inferred from the URL")
-		}
-		network, _ := wire.ParseNetwork(sec.Hyperliquid.Network)
+		network, _ := wire.ParseNetwork(sec.Hyperliquid.Network) // ResolveExecutor checked it
 		signer := crypto.PubkeyToAddress(d.Secrets.Hyperliquid.PublicKey)
 		prefix := "rebal:v1:{" + strings.ToLower(signer.Hex()) + "}:hl:"
-		c, err := hyperliquid.New(ctx, hyperliquid.Config{
+		vc.Hyperliquid = &hyperliquid.Config{
 			BaseURL: sec.Hyperliquid.BaseURL,
 			Network: network,
 			Key:     hyperliquid.NewKey(d.Secrets.Hyperliquid),
 			Nonces:  RedisNonces{R: d.Redis, Key: prefix + "nonce"},
 			Log:     o.Log.With().Str("venue", events.VenueHyperliquid).Logger(),
-		})
+			Metrics: reg,
+		}
+		vc.HyperliquidVenue = hyperliquid.VenueConfig{Store: RedisPrepared{R: d.Redis, Prefix: prefix + "prepared:"}}
+		if arb, ok := cfg.TokenOn("USDC", 42161); ok {
+			vc.HyperliquidVenue.ArbitrumUSDC = commonAddress(arb.Address)
+		}
+		if sec.Hyperliquid.Bridge2 != "" {
+			vc.HyperliquidVenue.Bridge2 = commonAddress(sec.Hyperliquid.Bridge2)
+		}
+		if sec.Hyperliquid.CoreDepositWallet != "" {
+			vc.HyperliquidVenue.CoreDepositWallet = commonAddress(sec.Hyperliquid.CoreDepositWallet)
+		}
+		if sec.Hyperliquid.HyperEVMPayer != "" {
+			vc.HyperliquidVenue.HyperEVMPayer = commonAddress(sec.Hyperliquid.HyperEVMPayer)
+		}
+	}
+	return vc
+}
+
+// BuildVenues connects the venue adapters the configuration enables and the secrets allow; sec
+// must come from ResolveExecutor. Both adapters talk to their venue here (clock, symbol rules,
+// spot metadata), so an unreachable venue fails the start.
+func BuildVenues(ctx context.Context, cfg *config.Config, sec ExecutorSection, d ExecutorDeps, o Options) (map[string]executor.Venue, error) {
+	vc := ExecutorVenueConfigs(cfg, sec, d, o)
+	venues := map[string]executor.Venue{}
+	if vc.Binance != nil {
+		c, err := binance.New(ctx, *vc.Binance)
+		if err != nil {
+			return nil, fmt.Errorf("binance: %w", err)
+		}
+		venues[events.VenueBinance] = c
+	}
+	if vc.Hyperliquid != nil {
+		c, err := hyperliquid.New(ctx, *vc.Hyperliquid)
 		if err != nil {
 			return nil, fmt.Errorf("hyperliquid: %w", err)
 		}
-		vc := hyperliquid.VenueConfig{Store: RedisPrepared{R: d.Redis, Prefix: prefix + "prepared:"}}
-		if arb, ok := cfg.TokenOn("USDC", 42161); ok {
-			vc.ArbitrumUSDC = commonAddress(arb.Address)
-		}
-		if sec.Hyperliquid.Bridge2 != "" {
-			vc.Bridge2 = commonAddress(sec.Hyperliquid.Bridge2)
-		}
-		if sec.Hyperliquid.CoreDepositWallet != "" {
-			vc.CoreDepositWallet = commonAddress(sec.Hyperliquid.CoreDepositWallet)
-		}
-		if sec.Hyperliquid.HyperEVMPayer != "" {
-			vc.HyperEVMPayer = commonAddress(sec.Hyperliquid.HyperEVMPayer)
-		}
-		v, err := hyperliquid.NewVenue(c, vc)
+		v, err := hyperliquid.NewVenue(c, vc.HyperliquidVenue)
 		if err != nil {
 			return nil, fmt.Errorf("hyperliquid: %w", err)
 		}
@@ -241,9 +377,9 @@ func BuildVenues(ctx context.Context, cfg *config.Config, sec ExecutorSection, d
 	return venues, nil
 }
 
-// ExecutorConfig builds the executor's configuration from the file.
+// ExecutorConfig builds the executor's configuration from the file and its resolved section.
 func ExecutorConfig(cfg *config.Config, sec ExecutorSection) executor.Config {
-	ec := executor.Config{
+	return executor.Config{
 		ReplicaID:          os.Getenv("POD_NAME"),
 		Accounts:           cfg.Accounts,
 		Routes:             ExecutorRoutes(cfg),
@@ -253,15 +389,11 @@ func ExecutorConfig(cfg *config.Config, sec ExecutorSection) executor.Config {
 		LeaseTTL:           sec.LeaseTTL.Duration,
 		DryRun:             sec.DryRun,
 	}
-	if ec.DefaultStepTimeout == 0 {
-		ec.DefaultStepTimeout = 30 * time.Minute
-	}
-	return ec
 }
 
 // RunExecutor runs the executor until ctx ends.
 func RunExecutor(ctx context.Context, cfg *config.Config, o Options, d ExecutorDeps) error {
-	sec, err := ParseExecutorSection(cfg)
+	sec, err := ResolveExecutor(cfg)
 	if err != nil {
 		return err
 	}
@@ -283,7 +415,12 @@ func RunExecutor(ctx context.Context, cfg *config.Config, o Options, d ExecutorD
 	}
 	signers := map[string]chain.Signer{account.Hex(): chain.NewKeySigner(d.Secrets.Relayer)}
 	d.Ops.AddCheck(ops.RedisPing(d.Redis))
-	return executor.Run(ctx, ExecutorConfig(cfg, sec), executor.Deps{
+	ec := ExecutorConfig(cfg, sec)
+	if o.DryRun && !ec.DryRun {
+		ec.DryRun = true
+		o.Log.Warn().Str("service", "executor").Msgf("dry run forced by %s: the executor decides and logs, and sends nothing", EnvDryRun)
+	}
+	return executor.Run(ctx, ec, executor.Deps{
 		Bus:     d.Bus,
 		Redis:   d.Redis,
 		Chains:  chains,
@@ -304,6 +441,10 @@ func Executor(ctx context.Context, cfg *config.Config, o Options) error {
 // withExecutorDeps loads the executor's secrets, opens Redis, connects the bus and the chains, and
 // runs fn with them as one service named name.
 func withExecutorDeps(ctx context.Context, cfg *config.Config, o Options, name string, fn func(ctx context.Context, d ExecutorDeps) error) error {
+	// A bad executor section fails before anything is connected; RunExecutor resolves it again.
+	if _, err := ResolveExecutor(cfg); err != nil {
+		return err
+	}
 	secrets, err := LoadExecutorSecrets()
 	if err != nil {
 		return err

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"strings"
 	"time"
 
 	"github.com/rs/zerolog"
@@ -22,11 +23,18 @@ type Options struct {
 	RedisURL string
 	// ShutdownBudget bounds the ordered shutdown (default 20s, below Kubernetes' 30s grace).
 	ShutdownBudget time.Duration
-	Log            zerolog.Logger
+	// DryRun forces the executor's dry run whatever the file's executor.dryRun says: a latch that
+	// only turns it on, so that an environment (the dev overlay) sharing production's config and
+	// key shape cannot move funds.
+	DryRun bool
+	Log    zerolog.Logger
 }
 
+// EnvDryRun forces the executor's dry run (Options.DryRun): any value but "", "false" or "0".
+const EnvDryRun = "EXECUTOR_DRY_RUN"
+
 // OptionsFromEnv fills what the environment supplies: NATS_URL, NATS_CREDS_FILE, NATS_NKEY_FILE,
-// NATS_TLS_CA, NATS_TLS_CERT, NATS_TLS_KEY, REDIS_URL.
+// NATS_TLS_CA, NATS_TLS_CERT, NATS_TLS_KEY, REDIS_URL, EXECUTOR_DRY_RUN.
 func OptionsFromEnv(log zerolog.Logger) Options {
 	return Options{
 		OpsAddr: ":8080",
@@ -40,6 +48,7 @@ func OptionsFromEnv(log zerolog.Logger) Options {
 		},
 		RedisURL:       os.Getenv("REDIS_URL"),
 		ShutdownBudget: 20 * time.Second,
+		DryRun:         dryRunFromEnv(os.Getenv(EnvDryRun)),
 		Log:            log,
 	}
 }
@@ -55,4 +64,13 @@ func LoadConfig(path string) (*config.Config, error) {
 		return nil, fmt.Errorf("config %s: %w", path, err)
 	}
 	return cfg, nil
+}
+
+// dryRunFromEnv fails safe: a value it cannot read as false forces the dry run.
+func dryRunFromEnv(v string) bool {
+	switch strings.TrimSpace(strings.ToLower(v)) {
+	case "", "false", "0":
+		return false
+	}
+	return true
 }

@@ -90,12 +90,6 @@ const (
 	EnvHyperliquidAccount = "HYPERLIQUID_ACCOUNT"
 )
 
-// Venue API roots used when the configuration's executor section names none.
-const (
-	DefaultBinanceURL     = "https://api.binance.com"
-	DefaultHyperliquidURL = "https://api.hyperliquid.xyz"
-)
-
 // WatcherVenues builds read-only venue readers for the configured venues: Binance with the API
 // key from the environment (a venue without one is left out, with a warning: the planner then
 // routes nothing through it), Hyperliquid by address only. Clients connect on their first read,
@@ -107,7 +101,7 @@ func WatcherVenues(cfg *config.Config, o Options, reg prometheus.Registerer) ([]
 	if !hasBinance && !hasHL {
 		return nil, nil
 	}
-	sec, err := ParseExecutorSection(cfg)
+	sec, err := ResolveExecutor(cfg) // the same base URLs and network the executor uses
 	if err != nil {
 		return nil, err
 	}
@@ -125,7 +119,7 @@ func WatcherVenues(cfg *config.Config, o Options, reg prometheus.Registerer) ([]
 			if err != nil {
 				return nil, err // names the variable, never its value
 			}
-			bc := binance.Config{BaseURL: or(sec.Binance.BaseURL, DefaultBinanceURL), Credentials: creds, Networks: BinanceNetworks(cfg), Log: log, Metrics: reg}
+			bc := binance.Config{BaseURL: sec.Binance.BaseURL, Credentials: creds, Networks: BinanceNetworks(cfg), Log: log, Metrics: reg}
 			out = append(out, balancewatcher.VenueAccounts{Name: events.VenueBinance, Accounts: map[common.Address]venue.Balancer{
 				account: &lazyBalancer{connect: func(ctx context.Context) (venue.Balancer, error) { return binance.New(ctx, bc) }},
 			}})
@@ -133,10 +127,7 @@ func WatcherVenues(cfg *config.Config, o Options, reg prometheus.Registerer) ([]
 		}
 	}
 	if hasHL {
-		network := wire.Mainnet // a read-only client signs nothing: the network only sets route defaults
-		if sec.Hyperliquid.Network != "" {
-			network, _ = wire.ParseNetwork(sec.Hyperliquid.Network) // ParseExecutorSection checked it
-		}
+		network, _ := wire.ParseNetwork(sec.Hyperliquid.Network) // ResolveExecutor checked it
 		user := account
 		if a := strings.TrimSpace(os.Getenv(EnvHyperliquidAccount)); a != "" {
 			if !common.IsHexAddress(a) {
@@ -144,7 +135,7 @@ func WatcherVenues(cfg *config.Config, o Options, reg prometheus.Registerer) ([]
 			}
 			user = common.HexToAddress(a)
 		}
-		hc := hyperliquid.Config{BaseURL: or(sec.Hyperliquid.BaseURL, DefaultHyperliquidURL), Network: network,
+		hc := hyperliquid.Config{BaseURL: sec.Hyperliquid.BaseURL, Network: network,
 			Log: o.Log.With().Str("venue", events.VenueHyperliquid).Logger(), Metrics: reg}
 		out = append(out, balancewatcher.VenueAccounts{Name: events.VenueHyperliquid, Accounts: map[common.Address]venue.Balancer{
 			account: &lazyBalancer{connect: func(ctx context.Context) (venue.Balancer, error) {
@@ -170,13 +161,6 @@ func venueAccount(cfg *config.Config) (common.Address, error) {
 		return common.Address{}, fmt.Errorf("%d accounts configured: set %s to the one the venue credentials belong to", len(cfg.Accounts), EnvVenueAccount)
 	}
 	return common.HexToAddress(cfg.Accounts[0]), nil
-}
-
-func or(s, def string) string {
-	if s == "" {
-		return def
-	}
-	return s
 }
 
 // lazyBalancer connects on the first read and again after a failed connection, so that a venue

@@ -95,8 +95,9 @@ func TestWatcherTargetReadsVenues(t *testing.T) {
 	}
 	cfg.Chains = kept
 	raw, err := yaml.Marshal(map[string]any{
-		"binance":     map[string]string{"baseURL": burl},
-		"hyperliquid": map[string]string{"baseURL": hsrv.URL, "network": "mainnet"},
+		"maxPerIntent": "1000",
+		"binance":      map[string]string{"baseURL": burl},
+		"hyperliquid":  map[string]string{"baseURL": hsrv.URL, "network": "mainnet"},
 	})
 	require.NoError(t, err)
 	var node yaml.Node
