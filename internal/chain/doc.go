@@ -42,13 +42,17 @@
 // the receipt and rebroadcasts the same bytes while there is none. A step key
 // gets at most one signed transaction, ever: after a restart a new Sender
 // with the same store finds the record and resends it. Nonces are
-// max(pending nonce, highest recorded nonce + 1), allocated under a lock, so
-// a restart never reuses a nonce already given to a recorded step; if another
-// transaction took a recorded nonce, ErrNonceConsumed says so instead of
-// signing again. Every recorded transaction must eventually be broadcast (the
-// executor's reconcile loop resends it): a record that never is would hold
-// its nonce and stall the account. One Sender per (chain, account) may run at
-// a time across all processes; the executor's lease guarantees that.
+// max(pending nonce, highest recorded nonce + 1), so a restart never reuses a
+// nonce already given to a recorded step, and the store reserves each one
+// atomically: TxStore.SaveTx refuses a new step's nonce that is not above the
+// recorded one (ErrNonceTaken), and Prepare signs again with the next, which
+// is safe because the refused transaction was neither stored nor sent. So
+// Senders of one (chain, account) in several processes may sign at once. If
+// another transaction took a recorded nonce (one is mined with it),
+// ErrNonceConsumed says so instead of signing again. Every recorded
+// transaction must eventually be broadcast (the executor's reconcile loop
+// resends it, also for an intent that needs attention): a record that never
+// is would hold its nonce and stall the account.
 // Client.Confirm tells, without waiting, whether a transaction is mined on
 // the canonical chain and how deep, for level-triggered reconcile loops.
 //

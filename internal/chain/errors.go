@@ -40,6 +40,11 @@ var (
 	// step needs an operator (or a deliberate new step), never a silent
 	// resign.
 	ErrNonceConsumed = errors.New("chain: nonce consumed by another transaction")
+	// ErrNonceTaken: TxStore.SaveTx refused a record for a new step because
+	// its nonce is not above the highest nonce recorded for its (chain,
+	// account): another Sender (another process) reserved it first. Nothing
+	// was stored, so the caller may derive a new nonce and sign again.
+	ErrNonceTaken = errors.New("chain: nonce already recorded for another step")
 	// ErrStepConflict: the store holds a transaction for this step key that
 	// differs from the one asked for (another chain, sender or call).
 	ErrStepConflict = errors.New("chain: step key already used for another transaction")

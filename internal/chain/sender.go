@@ -44,9 +44,13 @@ func ApproveCall(token, spender common.Address, amount *big.Int) Call {
 // and resends the same bytes.
 //
 // Nonces come from max(pending nonce on chain, highest recorded nonce + 1),
-// under a lock, so a restart never reuses a nonce the store already gave a
-// step. Only one Sender per (chain, account) may run at a time, across all
-// processes: the caller's lease (DESIGN §7) guarantees it.
+// so a restart never reuses a nonce the store already gave a step, and the
+// store reserves each one atomically (TxStore.SaveTx refuses a nonce not above
+// the recorded one with ErrNonceTaken; Prepare then signs again with the next
+// one). So several Senders of one (chain, account), in one process or many
+// (the executor's leases are per venue, not per account), never record two
+// transactions with the same nonce. A lock only spares the store needless
+// conflicts between the goroutines of one Sender.
 type Sender struct {
 	c      *Client
 	signer Signer
@@ -107,12 +111,43 @@ func (s *Sender) Prepare(ctx context.Context, stepKey string, call Call) (TxReco
 
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	// Another goroutine may have prepared the step while we waited.
-	if rec, ok, err := s.store.LoadTx(ctx, stepKey); err != nil {
-		return TxRecord{}, fmt.Errorf("step %s: load: %w", stepKey, err)
-	} else if ok {
-		return rec, s.matches(rec, call)
+	for attempt := 1; ; attempt++ {
+		// Another goroutine may have prepared the step while we waited, or
+		// another process between two attempts.
+		if rec, ok, err := s.store.LoadTx(ctx, stepKey); err != nil {
+			return TxRecord{}, fmt.Errorf("step %s: load: %w", stepKey, err)
+		} else if ok {
+			return rec, s.matches(rec, call)
+		}
+		rec, err := s.sign(ctx, stepKey, call)
+		if err != nil {
+			return TxRecord{}, err
+		}
+		stored, err := s.store.SaveTx(ctx, rec)
+		if errors.Is(err, ErrNonceTaken) && attempt < maxSignAttempts {
+			// Another Sender recorded this nonce for another step first. Ours was
+			// neither stored nor broadcast: dropping it and signing with the next
+			// nonce never makes a second transaction for the step.
+			s.log.Debug().Str("step", stepKey).Uint64("nonce", rec.Nonce).Int("attempt", attempt).Msg("nonce taken by another sender; signing again")
+			continue
+		}
+		if err != nil {
+			return TxRecord{}, fmt.Errorf("step %s: save: %w", stepKey, err)
+		}
+		if stored.Hash == rec.Hash {
+			s.log.Info().Str("step", stepKey).Uint64("nonce", rec.Nonce).Stringer("tx", rec.Hash).Stringer("to", call.To).Msg("tx signed and recorded")
+		}
+		return stored, s.matches(stored, call)
 	}
+}
+
+// maxSignAttempts bounds how often Prepare signs again after losing a nonce
+// to another Sender: each loss means another step was recorded, so running
+// out takes that many steps of the account prepared at the same moment.
+const maxSignAttempts = 32
+
+// sign builds and signs the step's transaction with the next free nonce.
+func (s *Sender) sign(ctx context.Context, stepKey string, call Call) (TxRecord, error) {
 	nonce, err := s.nextNonce(ctx)
 	if err != nil {
 		return TxRecord{}, fmt.Errorf("step %s: %w", stepKey, err)
@@ -130,16 +165,8 @@ func (s *Sender) Prepare(ctx context.Context, stepKey string, call Call) (TxReco
 	if err != nil {
 		return TxRecord{}, fmt.Errorf("step %s: encode: %w", stepKey, err)
 	}
-	rec := TxRecord{StepKey: stepKey, ChainID: s.c.cfg.ChainID, From: s.signer.Address(), To: call.To,
-		Nonce: nonce, Hash: signed.Hash(), Raw: raw}
-	stored, err := s.store.SaveTx(ctx, rec)
-	if err != nil {
-		return TxRecord{}, fmt.Errorf("step %s: save: %w", stepKey, err)
-	}
-	if stored.Hash == rec.Hash {
-		s.log.Info().Str("step", stepKey).Uint64("nonce", nonce).Stringer("tx", rec.Hash).Stringer("to", call.To).Msg("tx signed and recorded")
-	}
-	return stored, s.matches(stored, call)
+	return TxRecord{StepKey: stepKey, ChainID: s.c.cfg.ChainID, From: s.signer.Address(), To: call.To,
+		Nonce: nonce, Hash: signed.Hash(), Raw: raw}, nil
 }
 
 // nextNonce is max(pending nonce on chain, highest recorded nonce + 1).
@@ -246,11 +273,18 @@ func (s *Sender) Broadcast(ctx context.Context, rec TxRecord) error {
 		strings.Contains(msg, "already imported"):
 		return nil
 	case strings.Contains(msg, "nonce too low") || strings.Contains(msg, "replacement transaction underpriced"):
-		// Either ours was mined already, or another transaction holds the nonce.
+		// Either ours was mined already, or another transaction holds the
+		// nonce: consumed only if one is mined (the account's nonce at the
+		// head is past ours, read before our receipt is looked for), not
+		// while it merely waits in a pool.
+		mined, nerr := s.minedNonce(ctx, rec.From)
 		if _, rerr := s.receipt(ctx, rec); rerr == nil {
 			return nil
 		}
-		return fmt.Errorf("step %s (tx %s, nonce %d): %w: %w", rec.StepKey, rec.Hash, rec.Nonce, ErrNonceConsumed, err)
+		if nerr == nil && mined > rec.Nonce {
+			return fmt.Errorf("step %s (tx %s, nonce %d): %w: %w", rec.StepKey, rec.Hash, rec.Nonce, ErrNonceConsumed, err)
+		}
+		return fmt.Errorf("step %s (tx %s, nonce %d): broadcast: nonce held by another pending transaction: %w", rec.StepKey, rec.Hash, rec.Nonce, err)
 	}
 	return fmt.Errorf("step %s (tx %s): broadcast: %w", rec.StepKey, rec.Hash, err)
 }
@@ -284,6 +318,18 @@ func (s *Sender) Wait(ctx context.Context, rec TxRecord) (*types.Receipt, error)
 		case <-t.C:
 		}
 	}
+}
+
+// minedNonce is the account's nonce at the head: the count of its mined
+// transactions.
+func (s *Sender) minedNonce(ctx context.Context, from common.Address) (uint64, error) {
+	var n uint64
+	err := s.c.do(ctx, "eth_getTransactionCount latest", func(ctx context.Context, ep *endpoint) error {
+		var err error
+		n, err = ep.eth.NonceAt(ctx, from, nil)
+		return err
+	})
+	return n, err
 }
 
 // receipt returns the receipt of rec if it is mined (ErrNotFound if not).

@@ -2,6 +2,7 @@ package chain
 
 import (
 	"context"
+	"fmt"
 	"sync"
 
 	"github.com/ethereum/go-ethereum/common"
@@ -24,12 +25,21 @@ type TxRecord struct {
 
 // TxStore persists write-ahead records. The caller implements it (the
 // executor keeps them in Redis beside the intent). Implementations must make
-// SaveTx durable before returning, and atomic per step key.
+// SaveTx durable before returning, and atomic per step key and per (chain,
+// account): the store, not a lock in one process, is what reserves a nonce,
+// so several Senders (in several processes) may sign for the same account
+// at once.
 type TxStore interface {
 	// LoadTx returns the record for stepKey; ok is false if there is none.
 	LoadTx(ctx context.Context, stepKey string) (rec TxRecord, ok bool, err error)
-	// SaveTx stores rec unless a record for rec.StepKey exists, and returns
-	// the record stored for the key afterwards (the older one if it existed).
+	// SaveTx, in one atomic step:
+	//   - if a record for rec.StepKey exists, stores nothing and returns it
+	//     (the older record wins, whatever its nonce);
+	//   - else, if rec.Nonce is not above the highest nonce recorded for
+	//     (rec.ChainID, rec.From), stores nothing and returns an error
+	//     wrapping ErrNonceTaken;
+	//   - else stores rec, raises the recorded nonce to rec.Nonce and
+	//     returns rec.
 	SaveTx(ctx context.Context, rec TxRecord) (TxRecord, error)
 	// MaxNonce is the highest nonce recorded for (chainID, from); ok is
 	// false if there is none.
@@ -61,6 +71,9 @@ func (m *MemoryTxStore) SaveTx(_ context.Context, rec TxRecord) (TxRecord, error
 	if old, ok := m.recs[rec.StepKey]; ok {
 		return cloneRecord(old), nil
 	}
+	if maxN, ok := m.maxNonce(rec.ChainID, rec.From); ok && rec.Nonce <= maxN {
+		return TxRecord{}, fmt.Errorf("step %s: nonce %d, recorded up to %d: %w", rec.StepKey, rec.Nonce, maxN, ErrNonceTaken)
+	}
 	m.recs[rec.StepKey] = cloneRecord(rec)
 	return cloneRecord(rec), nil
 }
@@ -69,6 +82,11 @@ func (m *MemoryTxStore) SaveTx(_ context.Context, rec TxRecord) (TxRecord, error
 func (m *MemoryTxStore) MaxNonce(_ context.Context, chainID uint64, from common.Address) (uint64, bool, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	n, ok := m.maxNonce(chainID, from)
+	return n, ok, nil
+}
+
+func (m *MemoryTxStore) maxNonce(chainID uint64, from common.Address) (uint64, bool) {
 	var (
 		maxN  uint64
 		found bool
@@ -78,7 +96,7 @@ func (m *MemoryTxStore) MaxNonce(_ context.Context, chainID uint64, from common.
 			maxN, found = r.Nonce, true
 		}
 	}
-	return maxN, found, nil
+	return maxN, found
 }
 
 // Records returns a copy of every record, for tests.

@@ -49,8 +49,11 @@ func notionalKey(venue string) string       { return "rebal:v1:exec:notional:" +
 
 const controlKey = "rebal:v1:exec:control"
 
-// txStore keeps the chain package's write-ahead records of one account in Redis. SaveTx stores a
-// record only if its step has none, and raises the account's recorded nonce, in one script.
+// txStore keeps the chain package's write-ahead records of one account in Redis. SaveTx is one
+// script: a step that has a record keeps it; otherwise the record is stored only if its nonce is
+// above the account's recorded nonce on the chain, which it then becomes (chain.ErrNonceTaken
+// otherwise). That reservation is what keeps two replicas, each holding another venue's lease and
+// signing for the same (chain, account) at once, from recording two transactions with one nonce.
 //
 // Durability: SaveTx returns once Redis has the record in memory and in its append-only file
 // buffer; with appendfsync everysec a power loss may drop the last second. Run Redis with
@@ -62,13 +65,15 @@ type txStore struct {
 
 var _ chain.TxStore = (*txStore)(nil)
 
+// saveTxScript returns {1, stored record} or {0, recorded nonce} (the nonce is taken).
 var saveTxScript = redis.NewScript(`
-if redis.call('SET', KEYS[1], ARGV[1], 'NX') then
-  local cur = tonumber(redis.call('HGET', KEYS[2], ARGV[2]) or '-1')
-  if tonumber(ARGV[3]) > cur then redis.call('HSET', KEYS[2], ARGV[2], ARGV[3]) end
-  return ARGV[1]
-end
-return redis.call('GET', KEYS[1])
+local old = redis.call('GET', KEYS[1])
+if old then return {1, old} end
+local cur = redis.call('HGET', KEYS[2], ARGV[2])
+if cur and tonumber(ARGV[3]) <= tonumber(cur) then return {0, cur} end
+redis.call('SET', KEYS[1], ARGV[1])
+redis.call('HSET', KEYS[2], ARGV[2], ARGV[3])
+return {1, ARGV[1]}
 `)
 
 func (s *txStore) LoadTx(ctx context.Context, stepKey string) (chain.TxRecord, bool, error) {
@@ -92,10 +97,18 @@ func (s *txStore) SaveTx(ctx context.Context, rec chain.TxRecord) (chain.TxRecor
 		return chain.TxRecord{}, fmt.Errorf("save tx %s: %w", rec.StepKey, err)
 	}
 	field := strconv.FormatUint(rec.ChainID, 10) + ":" + strings.ToLower(rec.From.Hex())
-	got, err := saveTxScript.Run(ctx, s.rdb, []string{txKey(s.account, rec.StepKey), nonceKey(s.account)},
-		string(b), field, strconv.FormatUint(rec.Nonce, 10)).Text()
+	res, err := saveTxScript.Run(ctx, s.rdb, []string{txKey(s.account, rec.StepKey), nonceKey(s.account)},
+		string(b), field, strconv.FormatUint(rec.Nonce, 10)).Slice()
 	if err != nil {
 		return chain.TxRecord{}, fmt.Errorf("save tx %s: %w", rec.StepKey, err)
+	}
+	if len(res) != 2 {
+		return chain.TxRecord{}, fmt.Errorf("save tx %s: unexpected reply %v", rec.StepKey, res)
+	}
+	ok, _ := res[0].(int64)
+	got, _ := res[1].(string)
+	if ok != 1 {
+		return chain.TxRecord{}, fmt.Errorf("save tx %s: nonce %d, recorded up to %s on %s: %w", rec.StepKey, rec.Nonce, got, field, chain.ErrNonceTaken)
 	}
 	var stored chain.TxRecord
 	if err := json.Unmarshal([]byte(got), &stored); err != nil {
