@@ -3,9 +3,9 @@ package planner
 import (
 	"context"
 	"fmt"
-	"runtime"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -57,7 +57,8 @@ func BenchmarkSnapshotToIntent(b *testing.B) {
 	w.balanced()
 	w.chainSnap(1, "2000", "1000")
 
-	s, err := New(w.pol.cfg, Deps{Stream: connect(b, srv, "planner"), Instance: "bench"})
+	watched := &watchedStream{Stream: connect(b, srv, "planner"), done: make(chan struct{}, 1)}
+	s, err := New(w.pol.cfg, Deps{Stream: watched, Instance: "bench"})
 	require.NoError(b, err)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
@@ -82,8 +83,9 @@ func BenchmarkSnapshotToIntent(b *testing.B) {
 
 	// One round: a bare event published and received, then a snapshot that opens a deficit
 	// published and its intent received; then, untimed, the deficit closed and the venue
-	// released, and the planner left to fold that, so each measurement starts with an idle
-	// planner.
+	// released, and the planner left to handle that (fold, plan, publish: its handler has
+	// returned), so each measurement starts with an idle planner. The wait blocks: a spinning
+	// wait would take a core from the planner it waits for.
 	round := func(i int) (toBare, toIntent time.Duration) {
 		id := fmt.Sprintf("bare-%d", i)
 		start := time.Now()
@@ -102,9 +104,7 @@ func BenchmarkSnapshotToIntent(b *testing.B) {
 		b.StopTimer()
 		w.chainSnap(10, "1000", "1000")
 		w.apply(rejected(w, in))
-		for s.Seq() < lastSeq {
-			runtime.Gosched()
-		}
+		watched.waitHandled(lastSeq)
 		b.StartTimer()
 		return toBare, toIntent
 	}
@@ -133,6 +133,32 @@ func BenchmarkSnapshotToIntent(b *testing.B) {
 	// A p99 needs samples: below a thousand it is one of the ten slowest rounds, whatever they
 	// met on the machine. Run with the default -benchtime (about 3000 rounds) or longer.
 	b.ReportMetric(float64(len(toIntent)), "samples")
+}
+
+// watchedStream tells when the service's handler has returned from a message.
+type watchedStream struct {
+	Stream
+	handled atomic.Uint64
+	done    chan struct{} // a token after each handled message
+}
+
+func (w *watchedStream) Consume(ctx context.Context, spec bus.ConsumerSpec, h bus.Handler) error {
+	return w.Stream.Consume(ctx, spec, func(ctx context.Context, m bus.Message) error {
+		err := h(ctx, m)
+		w.handled.Store(m.Seq)
+		select {
+		case w.done <- struct{}{}:
+		default:
+		}
+		return err
+	})
+}
+
+// waitHandled blocks until the handler has returned from the message at seq or a later one.
+func (w *watchedStream) waitHandled(seq uint64) {
+	for w.handled.Load() < seq {
+		<-w.done
+	}
 }
 
 // BenchmarkReplay measures replay throughput (events folded and planned per second) against a
