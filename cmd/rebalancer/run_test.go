@@ -40,7 +40,8 @@ func TestConfigCheck(t *testing.T) {
 	dir := t.TempDir()
 	// The embedded devnet file has no executor section: `rebalancer devnet` fills it in with the
 	// simulators' URLs. A file for the services needs one.
-	const executor = "\nexecutor:\n  maxPerIntent: \"1000\"\n  hyperliquid: {network: mainnet}\n"
+	// devnet's HyperEVM USDC leg takes deposits, so the file names a CoreDepositWallet too.
+	const executor = "\nexecutor:\n  maxPerIntent: \"1000\"\n  hyperliquid: {network: mainnet, coreDepositWallet: \"0x6B9E773128f453f5c2C60935Ee2DE2CBc5390A24\"}\n"
 	good := dir + "/good.yaml"
 	require.NoError(t, os.WriteFile(good, append(config.DevnetYAML(), executor...), 0o600))
 	var out, errOut bytes.Buffer

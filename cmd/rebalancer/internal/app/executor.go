@@ -135,6 +135,21 @@ func ResolveExecutor(cfg *config.Config) (ExecutorSection, error) {
 			add("executor.hyperliquid."+a.field, "%q is not a 0x-prefixed 20-byte hex address", a.v)
 		}
 	}
+	if s.Hyperliquid.CoreDepositWallet == "" {
+		// HyperEVM USDC enters HyperCore only through CoreDepositWallet (a plain transfer there is
+		// lost): a leg that allows those deposits without it would be planned and never executed.
+		for i, v := range cfg.Venues {
+			if v.Name != events.VenueHyperliquid {
+				continue
+			}
+			for j, l := range v.Legs {
+				if l.Network == "hyperevm" && l.Token == "USDC" && l.Deposit {
+					add(fmt.Sprintf("venues[%d].legs[%d].deposit", i, j),
+						"HyperEVM USDC deposits need executor.hyperliquid.coreDepositWallet: set it, or set deposit: false")
+				}
+			}
+		}
+	}
 	if len(p) > 0 {
 		return s, p
 	}

@@ -3,6 +3,7 @@ package app_test
 import (
 	"crypto/ecdsa"
 	"errors"
+	"fmt"
 	"math/big"
 	"testing"
 	"time"
@@ -100,6 +101,30 @@ func TestResolveExecutor(t *testing.T) {
 		require.Equal(t, executor.DefaultTimeout, sec.StepTimeout.Duration)
 		require.Equal(t, executor.DefaultLeaseTTL, sec.LeaseTTL.Duration)
 		require.False(t, sec.DryRun)
+	})
+
+	t.Run("HyperEVM USDC deposits need the CoreDepositWallet", func(t *testing.T) {
+		cfg := withExecutor(t, hl+"maxPerIntent: \"10\"\n")
+		var path string
+		for i, v := range cfg.Venues {
+			for j, l := range v.Legs {
+				if v.Name == events.VenueHyperliquid && l.Network == "hyperevm" && l.Token == "USDC" {
+					require.False(t, l.Deposit, "the shipped config keeps that gateway closed")
+					cfg.Venues[i].Legs[j].Deposit = true
+					path = fmt.Sprintf("venues[%d].legs[%d].deposit", i, j)
+				}
+			}
+		}
+		require.NotEmpty(t, path)
+		_, err := app.ResolveExecutor(cfg)
+		require.ElementsMatch(t, []string{path}, fieldPaths(err), "%v", err)
+
+		cfg.Executor = yaml.Node{}
+		var doc yaml.Node
+		require.NoError(t, yaml.Unmarshal([]byte("maxPerIntent: \"10\"\nhyperliquid: {network: mainnet, coreDepositWallet: \"0x6B9E773128f453f5c2C60935Ee2DE2CBc5390A24\"}\n"), &doc))
+		cfg.Executor = *doc.Content[0]
+		_, err = app.ResolveExecutor(cfg)
+		require.NoError(t, err)
 	})
 
 	t.Run("no network needed without the hyperliquid venue", func(t *testing.T) {
