@@ -3,6 +3,7 @@ package planner
 import (
 	"fmt"
 	"math/big"
+	"slices"
 	"sync"
 )
 
@@ -123,4 +124,43 @@ func (b *arcBase) arc(s, t *planNode, room int64) (arcSpec, string) {
 			a.lo, a.hi, s.value, t.value, room, b.maxTransfer)
 	}
 	return a, ""
+}
+
+// solveMemo keeps one account's last matching problem and its solution. The search is a pure
+// function of the problem and the node budget, so when a decision meets the same problem again
+// (a snapshot that changed nothing the matching sees, deficits no route can fill) the solution
+// is reused: the decision is the same, byte for byte, as with a fresh search. The service keeps
+// one per account; Plan, replays and benchmarks use none.
+type solveMemo struct {
+	prob   flowProblem
+	budget int
+	sol    flowSolution
+	ok     bool
+	hits   int // searches saved
+}
+
+// solve returns solve(p, budget), from the memo when p is the problem it holds; m may be nil.
+func (m *solveMemo) solve(p *flowProblem, budget int) flowSolution {
+	if m == nil {
+		return solve(p, budget)
+	}
+	if m.ok && m.budget == budget && m.prob.same(p) {
+		m.hits++
+		return m.sol
+	}
+	m.ok = false
+	m.sol = solve(p, budget)
+	m.budget = budget
+	m.prob = flowProblem{supply: append(m.prob.supply[:0], p.supply...), demand: append(m.prob.demand[:0], p.demand...),
+		tier: append(m.prob.tier[:0], p.tier...), arcs: append(m.prob.arcs[:0], p.arcs...),
+		maxCount: append(m.prob.maxCount[:0], p.maxCount...), maxValue: append(m.prob.maxValue[:0], p.maxValue...), guard: p.guard}
+	m.ok = true
+	return m.sol
+}
+
+// same reports whether q is the same problem as p.
+func (p *flowProblem) same(q *flowProblem) bool {
+	return p.guard == q.guard && slices.Equal(p.supply, q.supply) && slices.Equal(p.demand, q.demand) &&
+		slices.Equal(p.tier, q.tier) && slices.Equal(p.arcs, q.arcs) &&
+		slices.Equal(p.maxCount, q.maxCount) && slices.Equal(p.maxValue, q.maxValue)
 }

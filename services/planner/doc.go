@@ -53,7 +53,10 @@
 // Under a static cost table (StaticCosts) what a candidate costs and allows apart from the
 // state (its quote, rate, fixed cost, least size, fee-bound verdict) is computed once per
 // (venue, source, destination) and kept by the Policy; a test checks decisions are the same
-// bytes with quotes taken afresh.
+// bytes with quotes taken afresh. The service keeps each account's last matching problem and
+// its solution: a decision that meets the same problem again (a snapshot that changed nothing
+// the matching sees, deficits no route can fill) reuses it instead of searching, which is exact
+// because the search is a pure function of the problem (a test checks the bytes).
 //
 // Amounts are *big.Int base units at the edges; inside the solver they are int64 units of the
 // config's common value (ValueDecimals, rounded down for what we have and up for what we pay) and

@@ -75,6 +75,12 @@ type planNode struct {
 // Plan decides the intents for one account from the state, with no I/O and no wall clock: the
 // same policy, costs, state and basis always give the same decision, byte for byte.
 func Plan(pol *Policy, costs CostModel, st *State, account string, basis Basis) Decision {
+	return plan(pol, costs, st, account, basis, nil)
+}
+
+// plan is Plan with a memo of the account's last search (nil: none), which it reuses when the
+// matching problem is the same as last time.
+func plan(pol *Policy, costs CostModel, st *State, account string, basis Basis, memo *solveMemo) Decision {
 	now := st.clock
 	d := Decision{Basis: basis, Record: Record{Account: account, Seq: basis.Seq, Mode: pol.cfg.Planner.Mode, Proven: true}}
 	rec := &d.Record
@@ -201,7 +207,7 @@ func Plan(pol *Policy, costs CostModel, st *State, account string, basis Basis) 
 		return d
 	}
 	prob.guard = pol.augmentGuard
-	sol := solve(prob, pol.searchNodes)
+	sol := memo.solve(prob, pol.searchNodes)
 	rec.Proven, rec.Nodes = sol.proven, sol.nodes
 	if sol.guard {
 		// A relaxation that did not finish bounds nothing: no plan is trusted (fail closed).

@@ -243,3 +243,33 @@ func TestArcCacheChangesNothing(t *testing.T) {
 		require.NotEmpty(t, w.pol.arcs.m, "the static table's candidates must be cached")
 	}
 }
+
+// TestSolveMemoChangesNothing decides sequences of random states, some repeated with a new
+// basis, with the service's memo of the last search and without: the decisions must be the
+// same bytes, and the memo must be used.
+func TestSolveMemoChangesNothing(t *testing.T) {
+	r := rand.New(rand.NewPCG(21, 34))
+	memo := &solveMemo{}
+	for i := 0; i < 80; i++ {
+		w := newWorld(t, randomYAML(r))
+		w.balanced()
+		for round := 0; round < 4; round++ {
+			if round%2 == 0 || r.IntN(2) == 0 { // odd rounds often decide on an unchanged state
+				for _, c := range []uint64{1, 10, 42161} {
+					w.chainSnap(c, randomBalance(r), randomBalance(r))
+				}
+			}
+			basis := Basis{Seq: w.st.Seq() + uint64(round), EventID: fmt.Sprintf("e%d", round), At: w.at}
+			fresh := Plan(w.pol, w.costs, w.st, testAccount, basis)
+			memoized := plan(w.pol, w.costs, w.st, testAccount, basis, memo)
+			b1, _ := json.Marshal(fresh)
+			b2, _ := json.Marshal(memoized)
+			require.Equal(t, string(b1), string(b2), "instance %d round %d", i, round)
+			if r.IntN(3) > 0 {
+				w.st.Decided(fresh.Intents)
+			}
+		}
+	}
+	require.Positive(t, memo.hits, "the memo must be exercised")
+	t.Logf("%d searches saved", memo.hits)
+}

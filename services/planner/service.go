@@ -78,6 +78,9 @@ type Service struct {
 
 	mu sync.Mutex
 	st *State
+	// memos keep each account's last search, reused when a decision meets the same matching
+	// problem (exact: see solveMemo).
+	memos map[string]*solveMemo
 	// outbox holds decided intents not yet published, in decision order.
 	outbox   []*events.RebalanceIntent
 	caughtUp atomic.Bool
@@ -108,7 +111,7 @@ func New(cfg *config.Config, d Deps) (*Service, error) {
 	st := NewState()
 	st.Own(pol.hash)
 	s := &Service{pol: pol, costs: costs, stream: d.Stream, log: d.Log.With().Str("service", "planner").Str("instance", inst).Logger(),
-		instance: inst, accounts: map[string]bool{}, st: st, met: newMetrics(d.Metrics)}
+		instance: inst, accounts: map[string]bool{}, st: st, memos: map[string]*solveMemo{}, met: newMetrics(d.Metrics)}
 	for _, a := range cfg.Accounts {
 		s.accounts[a] = true
 	}
@@ -215,7 +218,12 @@ func (s *Service) handle(m bus.Message) {
 	}
 	meta := m.Event.EventMeta()
 	began := time.Now()
-	d := Plan(s.pol, s.costs, s.st, acct, Basis{Seq: m.Seq, EventID: meta.ID, At: meta.ProducedAt})
+	memo := s.memos[acct]
+	if memo == nil {
+		memo = &solveMemo{}
+		s.memos[acct] = memo
+	}
+	d := plan(s.pol, s.costs, s.st, acct, Basis{Seq: m.Seq, EventID: meta.ID, At: meta.ProducedAt}, memo)
 	s.met.observe(time.Since(began), d)
 	if len(d.Intents) == 0 {
 		if len(d.Record.Deficit) > 0 {
