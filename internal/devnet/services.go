@@ -32,11 +32,15 @@ type ServiceFiles struct {
 // ExecutorSection is the configuration's `executor:` section for this devnet: the simulators'
 // URLs and addresses and caps wide enough for any devnet run.
 func (in *Infra) ExecutorSection(ctx context.Context) (map[string]any, error) {
-	// The simulator learns its CoreDepositWallet from HyperEVM shortly after it starts.
+	// The simulator learns its CoreDepositWallet from HyperEVM shortly after it starts; without it
+	// the HyperEVM USDC gateway cannot be configured.
 	var cdw common.Address
 	for deadline := time.Now().Add(5 * time.Second); ; {
-		if cdw = in.Hyperliquid.CoreDepositWallet(); cdw != (common.Address{}) || time.Now().After(deadline) {
+		if cdw = in.Hyperliquid.CoreDepositWallet(); cdw != (common.Address{}) {
 			break
+		}
+		if time.Now().After(deadline) {
+			return nil, errors.New("devnet: the Hyperliquid simulator has not found its CoreDepositWallet on HyperEVM")
 		}
 		select {
 		case <-ctx.Done():
@@ -44,10 +48,10 @@ func (in *Infra) ExecutorSection(ctx context.Context) (map[string]any, error) {
 		case <-time.After(50 * time.Millisecond):
 		}
 	}
-	hl := map[string]string{"baseURL": in.HyperliquidURL, "network": "mainnet", "bridge2": in.Bridge2.Hex()}
-	if cdw != (common.Address{}) {
-		hl["coreDepositWallet"] = cdw.Hex()
-	}
+	// hyperEVMPayer: a simulated chain cannot sign as a system address, so the simulator pays
+	// HyperEVM withdrawals from a key of its own, by which the executor finds their landings.
+	hl := map[string]string{"baseURL": in.HyperliquidURL, "network": "mainnet", "bridge2": in.Bridge2.Hex(),
+		"coreDepositWallet": cdw.Hex(), "hyperEVMPayer": in.HyperEVMPayer.Hex()}
 	return map[string]any{
 		"maxPerIntent": "200000",
 		"maxPerDay":    map[string]string{events.VenueBinance: "5000000", events.VenueHyperliquid: "5000000"},

@@ -204,25 +204,12 @@ func every(ctx context.Context, interval time.Duration, fn func() (done bool, er
 	}
 }
 
-// setDevnetExecutor fills the executor section with the simulators' URLs and addresses.
+// setDevnetExecutor fills the executor section with the simulators' URLs and addresses (the same
+// section test/e2e writes for the separate processes).
 func setDevnetExecutor(ctx context.Context, cfg *config.Config, in *devnet.Infra) error {
-	cdw := common.Address{}
-	for i := 0; i < 100 && cdw == (common.Address{}); i++ {
-		if cdw = in.Hyperliquid.CoreDepositWallet(); cdw == (common.Address{}) {
-			select {
-			case <-ctx.Done():
-				return ctx.Err()
-			case <-time.After(50 * time.Millisecond):
-			}
-		}
-	}
-	sec := map[string]any{
-		"maxPerIntent": "200000",
-		"maxPerDay":    map[string]string{events.VenueBinance: "5000000", events.VenueHyperliquid: "5000000"},
-		"stepTimeout":  "5m",
-		"binance":      map[string]string{"baseURL": in.BinanceURL},
-		"hyperliquid": map[string]string{"baseURL": in.HyperliquidURL, "network": "mainnet",
-			"bridge2": in.Bridge2.Hex(), "coreDepositWallet": cdw.Hex(), "hyperEVMPayer": in.HyperEVMPayer.Hex()},
+	sec, err := in.ExecutorSection(ctx)
+	if err != nil {
+		return err
 	}
 	raw, err := yaml.Marshal(sec)
 	if err != nil {
