@@ -303,7 +303,7 @@ type bnb struct {
 	// scratch for relax and offer, reused across nodes
 	supply, demand, out, in, fix []int64
 	edgeOf, group, byVenue       []int
-	tmp, amt                     big.Int
+	tmp                          big.Int
 }
 
 // offer makes the incumbent a repaired copy of a relaxed flow when that is a better plan.
@@ -916,31 +916,65 @@ func (s *bnb) relax(nb *bounds, warm *warmStart) ([]int64, objective, *warmStart
 		return nil, objective{}, nil, false, err
 	}
 	flow := base
-	tmp, amt := &s.tmp, &s.amt
+	var cost sum128 // every term is a product of non-negative int64s
 	for a := range p.arcs {
 		x := base[a]
 		if e := edgeOf[a]; e >= 0 {
-			x += g.flow(e)
-			if states[a] == arcFree && s.env[a] > 0 {
-				tmp.SetInt64(s.env[a])
-				tmp.Mul(tmp, amt.SetInt64(g.flow(e)))
-				bound.cost.Add(bound.cost, tmp)
+			f := g.flow(e)
+			x += f
+			if f > 0 && states[a] == arcFree && s.env[a] > 0 {
+				cost.addMul(s.env[a], f)
 			}
 		}
 		flow[a] = x
 		if x > 0 {
 			arc := p.arcs[a]
 			bound.fill[p.tier[arc.dst]-1] += x
-			tmp.SetInt64(arc.rate)
-			tmp.Mul(tmp, amt.SetInt64(x))
-			bound.cost.Add(bound.cost, tmp)
+			cost.addMul(arc.rate, x)
 		}
 	}
-	tmp.SetInt64(fixedOpen)
-	tmp.Mul(tmp, bigRateScale)
-	bound.cost.Add(bound.cost, tmp)
+	cost.addMul(fixedOpen, rateScale)
+	cost.addTo(bound.cost, &s.tmp)
 	bound.setVal()
 	return flow, bound, &warmStart{flow: flow, pot: append([]int64(nil), pot...)}, true, nil
+}
+
+// sum128 sums products of int64s exactly without allocating: in 128 bits (and a count of
+// carries out of them) while every product is non-negative, as the relaxation's costs always are;
+// a product with a negative factor is summed apart in a big.Int.
+type sum128 struct {
+	hi, lo, carries uint64
+	neg             *big.Int
+}
+
+func (s *sum128) addMul(a, b int64) {
+	if a < 0 || b < 0 {
+		if s.neg == nil {
+			s.neg = new(big.Int)
+		}
+		s.neg.Add(s.neg, new(big.Int).Mul(big.NewInt(a), big.NewInt(b)))
+		return
+	}
+	h, l := bits.Mul64(uint64(a), uint64(b))
+	var c uint64
+	s.lo, c = bits.Add64(s.lo, l, 0)
+	s.hi, c = bits.Add64(s.hi, h, c)
+	s.carries += c
+}
+
+// addTo adds the sum to z; tmp is scratch.
+func (s *sum128) addTo(z, tmp *big.Int) {
+	if s.carries != 0 {
+		tmp.SetUint64(s.carries)
+		z.Add(z, tmp.Lsh(tmp, 128))
+	}
+	tmp.SetUint64(s.hi)
+	tmp.Lsh(tmp, 64)
+	z.Add(z, tmp)
+	z.Add(z, tmp.SetUint64(s.lo))
+	if s.neg != nil {
+		z.Add(z, s.neg)
+	}
 }
 
 // maxEnvelope caps a free arc's fixed cost spread per unit. A lower envelope keeps every bound a

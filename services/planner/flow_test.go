@@ -1,6 +1,7 @@
 package planner
 
 import (
+	"math"
 	"math/big"
 	"math/rand/v2"
 	"testing"
@@ -226,4 +227,28 @@ func TestAugmentGuard(t *testing.T) {
 		}
 	}
 	require.Greater(t, hit, 50)
+}
+
+// TestSum128 checks the relaxation's 128-bit cost sums against big.Int, at the extremes too.
+func TestSum128(t *testing.T) {
+	r := rand.New(rand.NewPCG(5, 8))
+	vals := []int64{0, 1, -1, math.MaxInt64, math.MinInt64 + 1, maxValue, maxEnvelope, rateScale}
+	for i := 0; i < 2000; i++ {
+		var s sum128
+		want := big.NewInt(int64(i))
+		got := big.NewInt(int64(i))
+		for k := r.IntN(40); k >= 0; k-- {
+			a, b := r.Int64N(maxValue), r.Int64N(maxEnvelope)
+			if r.IntN(4) == 0 {
+				a = vals[r.IntN(len(vals))]
+			}
+			if r.IntN(4) == 0 {
+				b = vals[r.IntN(len(vals))]
+			}
+			s.addMul(a, b)
+			want.Add(want, new(big.Int).Mul(big.NewInt(a), big.NewInt(b)))
+		}
+		s.addTo(got, new(big.Int))
+		require.Zero(t, want.Cmp(got), "case %d: %s != %s", i, got, want)
+	}
 }
