@@ -6,15 +6,25 @@
 // as subprocesses with their own ops ports. Only URLs and files differ from production.
 //
 // The tests check that the imbalance becomes intents on the stream, that the intents complete on
-// the simulators with exactly one deposit, order and withdrawal each (the simulator's own record),
-// that no chain ends below its threshold, and, every 200ms throughout, that the ledger read at
-// its asOf plus the chains' balances at those blocks equals the true inventory (devnet.Checker).
-// Faults: the executor killed with SIGKILL after its first signed deposit, the planner killed and
-// restarted.
+// the simulators with exactly one deposit, order and withdrawal each (each simulator's own record:
+// Binance's deposits, client order ids and withdrawOrderIds; Hyperliquid's deposit credits by
+// transaction, filled orders by cloid, withdraw3 and spotSend by nonce and their payouts), that no
+// chain ends below its threshold, and, every 200ms throughout, that the ledger read at its asOf
+// plus the chains' balances at those blocks equals the true inventory (devnet.Checker).
+//
+// The seeded imbalance is all Binance's. TestHyperliquidRoutes reshapes the balances before the
+// services start so that only Hyperliquid can fix them (HyperEVM USDC the only excess, HyperEVM
+// USDT and Arbitrum USDC in deficit): CoreDepositWallet deposits, a swap on the book, a withdraw3
+// to Arbitrum and a spotSend to HyperEVM.
+//
+// Faults: the executor killed with SIGKILL after its first signed deposit and right after Binance
+// accepted its first order or withdrawal; killed while its first Hyperliquid order or withdraw3 is
+// held in flight by the simulator, which applies it with the executor dead; the planner killed
+// and restarted.
 //
 // The tests are built without the race detector (make test runs them in its race-free pass):
 // the simulated chains and venues in the test process cannot keep up under -race on two cores.
 // The services are a plain build too; every package they link has its own race-checked tests.
 // `go test -short` skips them. A failed test keeps its directory (logs, config, key files) and
-// prints the last lines of each service's log.
+// prints the last lines of each service's log; E2E_KEEP=1 keeps it after a pass too.
 package e2e

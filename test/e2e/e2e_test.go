@@ -149,8 +149,15 @@ func (w *world) report(checks int, start time.Time) {
 	intents, _, seen := w.stream.snapshot()
 	msgs, updates := w.stream.counts()
 	_, above, _ := w.outOfBand()
-	w.t.Logf("%d intents (%d intent messages), %d execution updates %v, %d conservation checks with 0 violations, %s; above max with no deficit left to drain into: %v",
-		len(intents), msgs, updates, seen, checks, time.Since(start).Round(time.Second), above)
+	perVenue := map[string]int{}
+	for _, in := range intents {
+		perVenue[in.Venue]++
+	}
+	w.t.Logf("%d intents %v (%d intent messages), %d execution updates %v, %d conservation checks with 0 violations, %s; above max with no deficit left to drain into: %v",
+		len(intents), perVenue, msgs, updates, seen, checks, time.Since(start).Round(time.Second), above)
+	w.t.Logf("binance simulator: %d deposits seen, %d orders, %d withdrawals; hyperliquid simulator: %s",
+		w.in.Binance.Count(simbinance.ActionDepositSeen, ""), w.in.Binance.Count(simbinance.ActionOrder, ""),
+		w.in.Binance.Count(simbinance.ActionWithdraw, ""), w.hlTally())
 }
 
 func states(last map[string]*events.ExecutionUpdate) map[events.State]int {

@@ -64,7 +64,7 @@ func newWorld(t *testing.T) *world {
 	require.NoError(t, err)
 	w := &world{t: t, ctx: ctx, dir: dir}
 	t.Cleanup(func() {
-		if t.Failed() {
+		if t.Failed() || os.Getenv("E2E_KEEP") != "" {
 			t.Logf("logs and files kept in %s", dir)
 			return
 		}
@@ -205,8 +205,7 @@ func (w *world) requireLedgerTrue() int {
 // test at once.
 //
 // The planner moves money into deficits only: an excess (above max) is a source it drains as far
-// as deficits need, not a target of its own, and HyperEVM is reachable only through Hyperliquid,
-// which devnet does not plan through today. So "in band" is required from below; from above the
+// as deficits need, not a target of its own. So "in band" is required from below; from above the
 // test requires that no balance grew past its max or grew while above it (see requireNoNewExcess).
 func (w *world) converged() (bool, string) {
 	intents, last, _ := w.stream.snapshot()
@@ -368,9 +367,10 @@ func (w *world) waitConverged(timeout time.Duration) {
 	}
 }
 
-// requireVenueExactlyOnce requires that the Binance simulator's own record shows, for every
+// requireVenueExactlyOnce requires that the venue simulators' own records show, for every
 // completed intent, one deposit, one order (none on a same-token route) and one withdrawal, and
-// nothing else.
+// nothing else: the Binance simulator's here, the Hyperliquid simulator's in
+// requireHyperliquidExactlyOnce.
 func (w *world) requireVenueExactlyOnce() {
 	w.t.Helper()
 	intents, last, _ := w.stream.snapshot()
@@ -406,6 +406,7 @@ func (w *world) requireVenueExactlyOnce() {
 	require.Equal(w.t, orders, sim.Count(simbinance.ActionOrder, ""), "orders the simulator accepted")
 	require.Equal(w.t, withdrawals, sim.Count(simbinance.ActionWithdraw, ""), "withdrawals the simulator accepted")
 	require.Equal(w.t, deposits, sim.Count(simbinance.ActionDepositSeen, ""), "deposits the simulator saw")
+	w.requireHyperliquidExactlyOnce()
 }
 
 // streamView folds the intents and execution updates of the stream.
