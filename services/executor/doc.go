@@ -40,6 +40,17 @@
 //     and within maxFee, and the intent's deadline. A failure there is a wait; the order's price
 //     bound is minAmountOut plus the withdrawal fee, read fresh.
 //
+// Nonces: a signed transaction holds its nonce, and every later transaction of the account on that
+// chain waits behind it until it is mined. The TxStore reserves each nonce atomically (SaveTx
+// refuses a new step's nonce not above the account's recorded one, and the sender signs again), so
+// two replicas that each hold another venue's lease never record one nonce twice. And a recorded
+// transaction is never left unsent: its bytes are rebroadcast until it is mined or dead (its nonce
+// consumed by another transaction), also while its intent is in needs_attention (settle, the same
+// bytes and no new decision; held back like any side effect by the kill switch, pauses and
+// dry-run). An intent is dropped (rejected) only once every transaction it signed is mined or
+// dead: one that timed out with only its Hyperliquid approve signed waits for that approve
+// (waiting "approve_unmined"), which moves nothing, to be mined first.
+//
 // The Hyperliquid route (hyperliquid.go) runs accepted → deposit_signed → deposit_mined →
 // deposit_credited → transferred → [order_placed →] order_filled → withdraw_requested → landed →
 // completed, with the same discipline and these differences:
@@ -71,8 +82,9 @@
 // needs_attention with FundsAt saying where the funds are; its legs stay (funds in flight are
 // never forgotten), and while it waits for an operator the executor makes no side effect but keeps
 // recording on its legs a deposit that gets mined or a withdrawal that lands, so the ledger and
-// asOf stay exact. Only an intent whose deposit was never signed ends rejected with its legs
-// dropped, since nothing left the account.
+// asOf stay exact; the transactions it signed are rebroadcast until mined or dead (see Nonces).
+// Only an intent whose deposit was never signed ends rejected with its legs dropped, since nothing
+// left the account.
 //
 // # Ledger
 //

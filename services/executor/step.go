@@ -199,6 +199,16 @@ func (e *Executor) escalate(ctx context.Context, rec *Record, why string) (*Reco
 			return nil, err
 		}
 		if !signed {
+			// But a signed approve holds a nonce: dropped unsent, every later transaction of the
+			// account on the chain would queue behind it. The intent ends only once the approve is
+			// mined or its nonce consumed, its recorded bytes rebroadcast meanwhile (harmless: an
+			// approve moves nothing).
+			if done, err := e.approveSettled(ctx, rec); err != nil || !done {
+				if err != nil {
+					return nil, err
+				}
+				return rec.waiting(waitApproveUnmined), nil
+			}
 			return rec.abandon(why), nil
 		}
 		st = events.StateDepositSigned
@@ -207,6 +217,64 @@ func (e *Executor) escalate(ctx context.Context, rec *Record, why string) (*Reco
 	n.FundsAt, n.Error = rec.fundsAt(st), why
 	n.Attempt = rec.Attempt // a venue call may have happened: observe keeps looking for it
 	return n, nil
+}
+
+// waitApproveUnmined: a timed-out intent with only its approve signed waits for it to be mined.
+const waitApproveUnmined = "approve_unmined"
+
+// approveSettled reports whether the intent's approve, if it signed one, is mined or dead (its
+// nonce consumed), rebroadcasting it otherwise.
+func (e *Executor) approveSettled(ctx context.Context, rec *Record) (bool, error) {
+	app, ok, err := (&txStore{rdb: e.d.Redis, account: accountOf(rec)}).LoadTx(ctx, rec.approveStepKey())
+	if err != nil || !ok {
+		return !ok, err
+	}
+	rcpt, dead, err := e.settle(ctx, rec, app, stepApprove)
+	return rcpt != nil || dead, err
+}
+
+// settle looks after a write-ahead transaction the intent signed whose outcome no longer drives a
+// step (the intent needs attention, or is about to be dropped): it returns its receipt once mined,
+// dead once another transaction consumed its nonce, and otherwise broadcasts the recorded bytes
+// again (effect "rebroadcast-<what>"). No decision is made and nothing is signed, but the kill
+// switch and pauses hold it back like any side effect, and dry-run sends nothing. Until then the
+// nonce is held and every later transaction of the account on the chain waits behind it.
+func (e *Executor) settle(ctx context.Context, rec *Record, txr chain.TxRecord, what string) (rcpt *types.Receipt, dead bool, err error) {
+	r := rec.Intent.Route
+	c := e.d.Chains[r.SrcChain]
+	rcpt, err = c.Receipt(ctx, txr.Hash)
+	if !errors.Is(err, chain.ErrNotFound) {
+		return rcpt, false, err
+	}
+	if halted, _ := e.control.Halted(rec.Intent.Venue); halted || e.cfg.DryRun {
+		return nil, false, nil
+	}
+	sender, ok := e.d.Senders(r.SrcChain, accountOf(rec))
+	if !ok {
+		return nil, false, fmt.Errorf("no sender for chain %d", r.SrcChain)
+	}
+	effect := "rebroadcast-" + what
+	if err := e.fault("effect:" + effect + ":before"); err != nil {
+		return nil, false, err
+	}
+	e.m.effects.WithLabelValues(rec.Intent.Venue, effect).Inc()
+	berr := sender.Broadcast(ctx, txr)
+	if err := e.fault("effect:" + effect + ":after"); err != nil {
+		return nil, false, err
+	}
+	switch {
+	case errors.Is(berr, chain.ErrNonceConsumed):
+		e.log.Warn().Err(berr).Str("intent", rec.Intent.ID).Uint64("chain", r.SrcChain).Str("tx", txr.Hash.Hex()).
+			Msg(what + ": nonce consumed by another transaction; it can never be mined")
+		return nil, true, nil
+	case berr != nil:
+		return nil, false, fmt.Errorf("rebroadcast %s %s: %w", what, txr.Hash.Hex(), berr)
+	}
+	rcpt, err = c.Receipt(ctx, txr.Hash)
+	if errors.Is(err, chain.ErrNotFound) {
+		return nil, false, nil
+	}
+	return rcpt, false, err
 }
 
 // abandon ends an intent whose funds never left: rejected, legs dropped.
@@ -805,26 +873,36 @@ func (e *Executor) landing(ctx context.Context, rec *Record) (block uint64, got 
 	return block, got, true, nil
 }
 
-// observe keeps the ledger true for an intent that needs attention: no side effect runs, but a
-// deposit that gets mined or a withdrawal that lands is still recorded on its leg, so readers and
-// asOf stay exact. It returns the record to write (nil when nothing changed) and whether anything
-// is still to be observed.
+// observe keeps the ledger true for an intent that needs attention: no new side effect runs, but
+// the transactions it signed are rebroadcast until mined or dead (settle: their nonces would
+// otherwise stall the account's later transactions), and a deposit that gets mined or a
+// withdrawal that lands is still recorded on its leg, so readers and asOf stay exact. It returns
+// the record to write (nil when nothing changed) and whether anything is still to be observed.
 func (e *Executor) observe(ctx context.Context, rec *Record) (*Record, bool, error) {
 	r := rec.Intent.Route
 	n := rec.clone()
 	changed, waiting := false, false
 	if src := n.leg(legSrc); src != nil && src.UntilBlock == 0 {
+		// The approve first (its nonce is below the deposit's): both are rebroadcast until mined.
+		if done, err := e.approveSettled(ctx, rec); err != nil {
+			return nil, true, err
+		} else if !done {
+			waiting = true
+		}
 		txr, ok, err := (&txStore{rdb: e.d.Redis, account: accountOf(rec)}).LoadTx(ctx, rec.depositStepKey())
 		if err != nil {
 			return nil, true, err
 		}
 		if ok {
-			rcpt, err := e.d.Chains[r.SrcChain].Receipt(ctx, txr.Hash)
+			rcpt, dead, err := e.settle(ctx, rec, txr, stepDeposit)
 			switch {
-			case errors.Is(err, chain.ErrNotFound):
-				waiting = true
 			case err != nil:
 				return nil, true, err
+			case dead:
+				// Another transaction took its nonce: it can never be mined. The legs stay for the
+				// operator, who settles the intent.
+			case rcpt == nil:
+				waiting = true
 			case rcpt.Status == types.ReceiptStatusSuccessful:
 				src.UntilBlock, n.Deposit.Block, n.Deposit.TxHash = rcpt.BlockNumber.Uint64(), rcpt.BlockNumber.Uint64(), txr.Hash.Hex()
 				changed = true
