@@ -122,7 +122,7 @@ func Devnet(ctx context.Context, o Options, d DevnetOptions) (devnet.Report, err
 		})
 	}
 	serve("balancewatcher", func(ctx context.Context, b *bus.Bus, srv *ops.Server) error {
-		venues, err := devnetVenueReaders(ctx, cfg, so, rdb, clients, secrets, relayer)
+		venues, err := devnetVenueReaders(ctx, cfg, so, rdb, clients, secrets, relayer, srv)
 		if err != nil {
 			return err
 		}
@@ -224,13 +224,14 @@ func setDevnetExecutor(ctx context.Context, cfg *config.Config, in *devnet.Infra
 	return err
 }
 
-// devnetVenueReaders builds the watcher's venue readers from the same adapters the executor uses.
-func devnetVenueReaders(ctx context.Context, cfg *config.Config, o Options, rdb redis.UniversalClient, clients map[uint64]*chain.Client, secrets ExecutorSecrets, relayer common.Address) ([]balancewatcher.VenueReader, error) {
+// devnetVenueReaders builds the watcher's venue readers from the same adapters the executor uses,
+// counting their requests on the watcher's own metrics.
+func devnetVenueReaders(ctx context.Context, cfg *config.Config, o Options, rdb redis.UniversalClient, clients map[uint64]*chain.Client, secrets ExecutorSecrets, relayer common.Address, srv *ops.Server) ([]balancewatcher.VenueReader, error) {
 	sec, err := ResolveExecutor(cfg)
 	if err != nil {
 		return nil, err
 	}
-	venues, err := BuildVenues(ctx, cfg, sec, ExecutorDeps{Redis: rdb, Chains: clients, Secrets: secrets}, o)
+	venues, err := BuildVenues(ctx, cfg, sec, ExecutorDeps{Redis: rdb, Chains: clients, Secrets: secrets, Ops: srv}, o)
 	if err != nil {
 		return nil, err
 	}
