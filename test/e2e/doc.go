@@ -17,10 +17,11 @@
 // USDT and Arbitrum USDC in deficit): CoreDepositWallet deposits, a swap on the book, a withdraw3
 // to Arbitrum and a spotSend to HyperEVM.
 //
-// Faults: the executor killed with SIGKILL after its first signed deposit and right after Binance
-// accepted its first order or withdrawal; killed while its first Hyperliquid order or withdraw3 is
-// held in flight by the simulator, which applies it with the executor dead; the planner killed
-// and restarted.
+// Faults: the executor killed with SIGKILL after its first signed deposit; killed while its first
+// Binance order, then (in the same world, after a restart) its first Binance withdrawal, or its
+// first Hyperliquid order or withdraw3, is held in flight by the simulator, which applies it with
+// the executor dead (the test requires that the executor had not recorded the outcome); the
+// planner killed and restarted.
 //
 // The tests are built without the race detector (make test runs them in its race-free pass):
 // the simulated chains and venues in the test process cannot keep up under -race on two cores.

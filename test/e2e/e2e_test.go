@@ -4,6 +4,9 @@ package e2e
 
 import (
 	"fmt"
+	"math/big"
+	"net/http"
+	"strings"
 	"testing"
 	"time"
 
@@ -43,45 +46,133 @@ func TestSeparateProcessesRebalance(t *testing.T) {
 	w.report(checks, start)
 }
 
-// TestExecutorKilledMidRun kills the executor process with SIGKILL (no shutdown at all) at a
-// point of its first intents, and starts it again: the intents still complete, each with one
-// deposit, one order and one withdrawal on the venue (the simulator's own record), no deficit is
-// filled twice, and the ledger stays true throughout. The venue points are watched on the
-// simulator itself, so the kill lands right after the venue acted and most likely before the
-// executor recorded it: the window in which a careless executor would submit again.
+// TestExecutorKilledMidRun kills the executor process with SIGKILL (no shutdown at all) at points
+// of its first intents, and starts it again: the intents still complete, each with one deposit,
+// one order and one withdrawal on the venue (the simulator's own record), no deficit is filled
+// twice, and the ledger stays true throughout.
+//
+// The venue points are the risky window: the venue has the request and acts on it, the executor
+// never learns that it did. The Binance simulator holds the first order, and later the first
+// withdrawal, for a second before applying it (server-side latency: it acts even when its client
+// has gone); the test kills the executor once the request has arrived and is not yet applied,
+// waits until the simulator applied it, and restarts the executor, which must look the order or
+// withdrawal up by its client id before acting again. Both kills share one world: the withdrawal
+// hold is armed while the executor is down, so the first withdrawal after the restart is held.
 func TestExecutorKilledMidRun(t *testing.T) {
-	for _, tc := range []struct {
-		name string
-		at   func(w *world) bool
-	}{
-		{"after the first deposit is signed", func(w *world) bool {
+	t.Run("after the first deposit is signed", func(t *testing.T) {
+		start := time.Now()
+		w := newWorld(t)
+		before, err := w.balances()
+		require.NoError(t, err)
+		w.checkEvery(checkInterval)
+		w.startServices()
+		require.Eventually(t, func() bool {
 			_, _, seen := w.stream.snapshot()
 			return seen[events.StateDepositSigned] > 0
-		}},
-		{"after the venue accepted the first order", func(w *world) bool { return w.in.Binance.Count(simbinance.ActionOrder, "") > 0 }},
-		{"after the venue accepted the first withdrawal", func(w *world) bool { return w.in.Binance.Count(simbinance.ActionWithdraw, "") > 0 }},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			start := time.Now()
-			w := newWorld(t)
-			before, err := w.balances()
-			require.NoError(t, err)
-			w.checkEvery(checkInterval)
-			w.startServices()
-			require.Eventually(t, func() bool { return tc.at(w) }, convergeTimeout, 5*time.Millisecond, "never got there")
-			w.executor.kill(t)
-			_, last, _ := w.stream.snapshot()
-			t.Logf("executor killed with SIGKILL %s; the intents' states on the stream then: %v", tc.name, states(last))
-			w.executor.start(t, w.ctx)
-			w.waitConverged(convergeTimeout)
-			w.requireVenueExactlyOnce()
-			w.requireNoOverfill(before)
-			w.requireNoNewExcess(before)
-			checks := w.requireLedgerTrue()
-			w.requireNothingPending()
-			w.report(checks, start)
-		})
+		}, convergeTimeout, 5*time.Millisecond, "no deposit signed")
+		w.executor.kill(t)
+		t.Logf("executor killed with SIGKILL after the first deposit was signed; the intents' last recorded steps: %v",
+			lastRecorded(t, w.executor.logPath))
+		w.executor.start(t, w.ctx)
+		w.requireRecovered(before, start)
+	})
+	t.Run("while the venue holds the first order, then the first withdrawal", func(t *testing.T) {
+		start := time.Now()
+		w := newWorld(t)
+		before, err := w.balances()
+		require.NoError(t, err)
+		w.in.Binance.Inject(simbinance.Fault{Method: http.MethodPost, Path: pathOrder, Kind: simbinance.FaultHold, Latency: time.Second})
+		w.checkEvery(checkInterval)
+		w.startServices()
+		w.killWhileHeld(pathOrder, simbinance.ActionOrder, events.StateOrderPlaced)
+		w.in.Binance.Inject(simbinance.Fault{Method: http.MethodPost, Path: pathWithdraw, Kind: simbinance.FaultHold, Latency: time.Second})
+		w.executor.start(t, w.ctx)
+		w.killWhileHeld(pathWithdraw, simbinance.ActionWithdraw, events.StateWithdrawRequested)
+		w.executor.start(t, w.ctx)
+		w.requireRecovered(before, start)
+	})
+}
+
+// The Binance endpoints a hold is put on.
+const (
+	pathOrder    = "/api/v3/order"
+	pathWithdraw = "/sapi/v1/capital/withdraw/apply"
+)
+
+// killWhileHeld waits until the Binance simulator holds a request to path (a FaultHold armed by
+// the caller), requires that it has not acted on it, kills the executor, requires that the held
+// intent's last recorded step is before next (the executor never recorded the outcome), and
+// waits until the simulator acted on the request, with the executor dead.
+func (w *world) killWhileHeld(path string, kind simbinance.ActionKind, next events.State) {
+	w.t.Helper()
+	var h simbinance.Hold
+	held := func() bool {
+		for _, x := range w.in.Binance.Holds() {
+			if x.Path == path {
+				h = x
+				return true
+			}
+		}
+		return false
 	}
+	require.Eventually(w.t, held, convergeTimeout, 5*time.Millisecond, "no request to %s reached the venue", path)
+	require.Zero(w.t, w.in.Binance.Count(kind, h.ClientID), "the venue acted on %s before the kill", h.ClientID)
+	w.executor.kill(w.t)
+	held()
+	require.False(w.t, h.Applied, "the venue acted on %s before the kill", h.ClientID)
+	recorded := lastRecorded(w.t, w.executor.logPath)
+	intent := w.intentOf(h.ClientID)
+	require.NotEmpty(w.t, intent, "no intent has client id %s", h.ClientID)
+	at := recorded[intent[:12]]
+	for _, st := range after(next) {
+		require.NotEqual(w.t, string(st), at, "intent %s recorded %s before the kill: the kill missed the window", intent[:12], at)
+	}
+	require.Eventually(w.t, func() bool { held(); return h.Applied }, 10*time.Second, 5*time.Millisecond, "the venue never applied %s", h.ClientID)
+	require.Empty(w.t, h.Err, "the venue refused the held request %s", h.ClientID)
+	require.Equal(w.t, 1, w.in.Binance.Count(kind, h.ClientID))
+	w.t.Logf("executor killed with SIGKILL while the venue held %s %s (intent %s, last recorded %q), which the venue then applied; the intents' last recorded steps: %v",
+		path, h.ClientID, intent[:12], at, recorded)
+}
+
+// after is st and every state of the Binance route that follows it.
+func after(st events.State) []events.State {
+	route := []events.State{events.StateOrderPlaced, events.StateOrderFilled, events.StateWithdrawRequested,
+		events.StateWithdrawSent, events.StateLanded, events.StateCompleted}
+	for i, x := range route {
+		if x == st {
+			return route[i:]
+		}
+	}
+	return []events.State{st}
+}
+
+// intentOf is the intent whose venue client id (rb<step>-<intent id prefix>) is cid.
+func (w *world) intentOf(cid string) string {
+	_, prefix, ok := strings.Cut(cid, "-")
+	if !ok {
+		return ""
+	}
+	intents, _, _ := w.stream.snapshot()
+	for id := range intents {
+		if strings.HasPrefix(id, prefix) {
+			return id
+		}
+	}
+	return ""
+}
+
+// requireRecovered waits until the rebalance converged after a restart and checks it: each
+// intent's effects exactly once on the venues' records, no deficit refilled twice, no new excess,
+// the ledger true throughout and nothing left pending.
+func (w *world) requireRecovered(before map[string]*big.Int, start time.Time) {
+	w.t.Helper()
+	w.waitConverged(convergeTimeout)
+	w.requireVenueExactlyOnce()
+	w.requireNoOverfill(before)
+	w.requireNoNewExcess(before)
+	checks := w.requireLedgerTrue()
+	w.requireNothingPending()
+	w.report(checks, start)
 }
 
 // TestPlannerRestartedMidRun kills the planner with SIGKILL once it has emitted intents and starts
@@ -158,12 +249,4 @@ func (w *world) report(checks int, start time.Time) {
 	w.t.Logf("binance simulator: %d deposits seen, %d orders, %d withdrawals; hyperliquid simulator: %s",
 		w.in.Binance.Count(simbinance.ActionDepositSeen, ""), w.in.Binance.Count(simbinance.ActionOrder, ""),
 		w.in.Binance.Count(simbinance.ActionWithdraw, ""), w.hlTally())
-}
-
-func states(last map[string]*events.ExecutionUpdate) map[events.State]int {
-	out := map[events.State]int{}
-	for _, u := range last {
-		out[u.State]++
-	}
-	return out
 }

@@ -32,7 +32,9 @@
 // its own process.
 //
 // For tests: Inject adds faults (latency, an HTTP status before or after the action, a dropped
-// connection after the action, a 429); SuspendWithdrawals/SuspendDeposits and SetDepositWallet
+// connection after the action, a 429, or a hold: an admitted request kept for a while, listed by
+// Holds on arrival, then applied whether or not its client is still there, so a test can kill the
+// client in the window in which the venue has the request and has not acted); SuspendWithdrawals/SuspendDeposits and SetDepositWallet
 // change the venue's state; Actions and Count are the record of every order, trade, withdrawal,
 // transfer and deposit, so a test can prove "exactly one order, exactly one withdrawal".
 //

@@ -2,6 +2,7 @@ package simbinance
 
 import (
 	"net/http"
+	"net/url"
 	"time"
 )
 
@@ -20,9 +21,16 @@ const (
 	FaultDropAfter
 	// FaultRateLimit answers HTTP 429 with Retry-After without acting.
 	FaultRateLimit
+	// FaultHold holds an admitted request (authenticated, signature and timestamp checked, weight
+	// charged) for Latency, then acts on it and answers, whether or not the client is still
+	// there: server-side latency, as when the matching engine or the withdrawal service is slow.
+	// Holds records it on arrival, so a test can act in the window in which the venue has the
+	// request and has not yet applied it (kill the client, say).
+	FaultHold
 )
 
-// Fault is injected into the next Times requests matching Method and Path ("" matches any).
+// Fault is injected into the next Times requests matching Method and Path ("" matches any). A
+// FaultHold is taken only by requests that pass admission; the other kinds by any request.
 type Fault struct {
 	Method, Path string
 	Kind         FaultKind
@@ -63,11 +71,13 @@ func (s *Sim) ClearFaults() {
 	s.faults = nil
 }
 
-func (s *Sim) takeFault(method, path string) *Fault {
+// takeFault consumes the first fault matching method and path: a FaultHold when hold, any other
+// kind otherwise.
+func (s *Sim) takeFault(method, path string, hold bool) *Fault {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for i, f := range s.faults {
-		if (f.Method == "" || f.Method == method) && (f.Path == "" || f.Path == path) {
+		if (f.Kind == FaultHold) == hold && (f.Method == "" || f.Method == method) && (f.Path == "" || f.Path == path) {
 			f.Times--
 			if f.Times <= 0 {
 				s.faults = append(s.faults[:i], s.faults[i+1:]...)
@@ -77,6 +87,52 @@ func (s *Sim) takeFault(method, path string) *Fault {
 		}
 	}
 	return nil
+}
+
+// Hold is a request a FaultHold held: when it arrived, its client id (newClientOrderId or
+// withdrawOrderId), and, once the hold ended and the simulator handled it, Applied, with Err the
+// API error it answered if it refused (empty when it acted).
+type Hold struct {
+	Method, Path, ClientID string
+	Arrived                time.Time
+	Applied                bool
+	Err                    string
+}
+
+// Holds returns every request held so far, in arrival order.
+func (s *Sim) Holds() []Hold {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := make([]Hold, len(s.holds))
+	for i, h := range s.holds {
+		out[i] = *h
+	}
+	return out
+}
+
+// hold records a held request and waits d, not cancelled by the client going away: the venue
+// has the request. It returns the record to complete with released.
+func (s *Sim) hold(method, path string, p url.Values, d time.Duration) *Hold {
+	cid := p.Get("newClientOrderId")
+	if cid == "" {
+		cid = p.Get("withdrawOrderId")
+	}
+	h := &Hold{Method: method, Path: path, ClientID: cid, Arrived: s.cfg.Now()}
+	s.mu.Lock()
+	s.holds = append(s.holds, h)
+	s.mu.Unlock()
+	time.Sleep(d)
+	return h
+}
+
+// released marks a held request handled, with the API error it answered, if any.
+func (s *Sim) released(h *Hold, herr *apiError) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	h.Applied = true
+	if herr != nil {
+		h.Err = herr.Msg
+	}
 }
 
 // SuspendWithdrawals turns withdrawals of coin on network off (true) or back on.

@@ -52,6 +52,7 @@ type Sim struct {
 	strikes     int
 	bannedUntil time.Time
 	faults      []*Fault
+	holds       []*Hold
 
 	tickMu sync.Mutex // one Tick at a time: withdrawals' nonces must not interleave
 
@@ -259,7 +260,7 @@ func (s *Sim) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusBadRequest, nil, newErr(http.StatusBadRequest, codeUnknown, "bad body"))
 		return
 	}
-	f := s.takeFault(r.Method, r.URL.Path)
+	f := s.takeFault(r.Method, r.URL.Path, false)
 	if f != nil && f.Latency > 0 {
 		select {
 		case <-time.After(f.Latency):
@@ -291,7 +292,15 @@ func (s *Sim) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			params[k] = append(params[k], v...)
 		}
 	}
+	var held *Hold
+	if hf := s.takeFault(r.Method, r.URL.Path, true); hf != nil {
+		held = s.hold(r.Method, r.URL.Path, params, hf.Latency)
+		now = s.cfg.Now() // it acts at the end of the hold
+	}
 	res, herr := ep.h(&request{acct: acct, p: params, now: now})
+	if held != nil {
+		s.released(held, herr)
+	}
 
 	if f != nil && f.Kind == FaultDropAfter {
 		dropConnection(w)

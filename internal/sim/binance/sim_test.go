@@ -410,3 +410,66 @@ func TestDepositReMinedByAReorgIsCreditedOnce(t *testing.T) {
 	require.Equal(t, 1, s.Count(ActionDepositCredit, ""))
 	require.Equal(t, "125.00000000", s.Balance(testKey, "spot", "USDT"))
 }
+
+// TestHoldActsAfterTheClientHasGone holds an order and a withdrawal past their clients: each is
+// visible in Holds on arrival, not applied while held, and applied once the hold ends even though
+// its client gave up, exactly once; the next request is not held.
+func TestHoldActsAfterTheClientHasGone(t *testing.T) {
+	s, _ := newSim(t, func(c *Config) {
+		c.Networks = []Network{{Name: "ARBITRUM", ChainID: 42161, Coins: []CoinNetwork{{Coin: "USDT", Decimals: 6,
+			WithdrawFee: "0.1", WithdrawMin: "10", WithdrawMax: "1000000", DepositEnable: true, WithdrawEnable: true}}}}
+	})
+	c := libClient(s, testKey, testSecret)
+	tests := []struct {
+		name, path string
+		kind       ActionKind
+		send       func(ctx context.Context, id string) error
+	}{
+		{"order", "/api/v3/order", ActionOrder, func(ctx context.Context, id string) error {
+			_, err := c.NewCreateOrderService().Symbol("USDCUSDT").Side(bn.SideTypeSell).Type(bn.OrderTypeMarket).
+				Quantity("10").NewClientOrderID(id).Do(ctx)
+			return err
+		}},
+		{"withdrawal", "/sapi/v1/capital/withdraw/apply", ActionWithdraw, func(ctx context.Context, id string) error {
+			_, err := c.NewCreateWithdrawService().Coin("USDT").Network("ARBITRUM").
+				Address("0x000000000000000000000000000000000000bEEF").Amount("20").WithdrawOrderID(id).Do(ctx)
+			return err
+		}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			const hold = 300 * time.Millisecond
+			before := len(s.Holds())
+			s.Inject(Fault{Method: http.MethodPost, Path: tc.path, Kind: FaultHold, Latency: hold})
+			id := "held-" + tc.name
+			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
+			sent := make(chan error, 1)
+			go func() { sent <- tc.send(ctx, id) }()
+			held := func() (Hold, bool) {
+				for _, h := range s.Holds() {
+					if h.ClientID == id {
+						return h, true
+					}
+				}
+				return Hold{}, false
+			}
+			require.Eventually(t, func() bool { _, ok := held(); return ok }, 5*time.Second, time.Millisecond)
+			h, _ := held()
+			require.Equal(t, tc.path, h.Path)
+			require.False(t, h.Applied, "applied during the hold")
+			require.Zero(t, s.Count(tc.kind, id), "acted during the hold")
+			cancel() // the client goes away; the venue has the request
+			require.ErrorIs(t, <-sent, context.Canceled)
+			require.Eventually(t, func() bool { h, _ := held(); return h.Applied }, 5*time.Second, time.Millisecond)
+			h, _ = held()
+			require.Empty(t, h.Err)
+			require.GreaterOrEqual(t, s.cfg.Now().Sub(h.Arrived), hold)
+			require.Equal(t, 1, s.Count(tc.kind, id))
+			// The fault is consumed: the next request is answered at once.
+			require.NoError(t, tc.send(context.Background(), id+"-after"))
+			require.Equal(t, 1, s.Count(tc.kind, id+"-after"))
+			require.Len(t, s.Holds(), before+1)
+		})
+	}
+}
