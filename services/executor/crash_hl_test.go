@@ -29,7 +29,9 @@ import (
 // with its funds located; the simulator's record shows exactly one order (cross-token) and one
 // withdrawal per intent; the chains one deposit per intent and balances moved by exactly −amountIn
 // and +landed; the venue keeps its unattributed balances (plus sub-cent rounding dust); and the
-// conservation invariant holds after every recorded step.
+// conservation invariant holds after every recorded step, the venue's side included: HyperCore spot
+// and perp less what the records and the simulator's books attribute to intents equal the
+// unattributed balances, exactly (venueattr_test.go).
 func TestHyperliquidCrashAtEveryStepBoundary(t *testing.T) {
 	h, w := newHLHarness(t)
 	w.sim.SetFaultRate(0.2, 7)
@@ -176,8 +178,9 @@ func TestHyperliquidCrashAtEveryStepBoundary(t *testing.T) {
 	}
 	c.mu.Unlock()
 	sort.Strings(points)
-	t.Logf("hyperliquid: intents %d completed %d needs_attention %d; instances %d; kills %d at %d distinct points; venue faults %d; invariant checks %d; duplicates %d; violations %d",
-		len(ids), completed, attention, rounds, c.kills.Load(), len(points), w.sim.Count(hlsim.EvFault, common.Address{}, ""), c.checks.Load(), duplicates, c.violations.Load())
+	t.Logf("hyperliquid: intents %d completed %d needs_attention %d; instances %d; kills %d at %d distinct points; venue faults %d; invariant checks %d (venue-inclusive %d, re-read %d); duplicates %d; violations %d",
+		len(ids), completed, attention, rounds, c.kills.Load(), len(points), w.sim.Count(hlsim.EvFault, common.Address{}, ""), c.checks.Load(),
+		h.venueChecks.Load(), h.retries.Load(), duplicates, c.violations.Load())
 	t.Logf("kill points: %s", strings.Join(points, " "))
 	if v := c.violations.Load(); v != 0 {
 		t.Fatalf("%d conservation violations; first: %v", v, c.firstErr.Load())

@@ -74,6 +74,12 @@ type harness struct {
 	// feesFromLegs takes each intent's fee as amountIn − its destination leg's current amount (the
 	// venue's own figures), instead of amountIn − minAmountOut (exact only with the test venue).
 	feesFromLegs bool
+	// venueRead, when set, reads the simulated venue at one instant and returns the check of its
+	// unattributed balances against the records (venueattr_test.go).
+	venueRead func(ctx context.Context) (func(recs map[string]*Record) error, error)
+	// retries counts conservation checks made again because the ledger or a record changed while
+	// they read; venueChecks counts the venue-inclusive checks made.
+	retries, venueChecks atomic.Int64
 }
 
 func (h *harness) venueKey() string {
@@ -377,14 +383,107 @@ func (h *harness) watch(ctx context.Context, period time.Duration) {
 
 // conservation checks DESIGN §8's invariant at the ledger's own blocks: for every chain, the
 // account's balances at asOf plus the legs in effect there, summed over chains in 18 decimals,
-// equal the initial inventory minus the fees of every intent whose legs are in the ledger (the
-// test venue keeps nothing unattributed: what it holds belongs to intents in flight).
+// equal the initial inventory minus the fees of every intent whose legs are in the ledger. With a
+// simulated venue (h.venueRead set) it also checks the venue's side: everything the account holds
+// there, less what its intents' records and the venue's own books (by the ids the intents derive)
+// attribute to intents, equals the venue's initial unattributed balance, per coin and exactly
+// (venueattr_test.go). Without one, the test venue keeps nothing unattributed: what it holds
+// belongs to intents in flight.
+//
+// The ledger, the records, the chains and the venue are read at different moments. The ledger and
+// every record (with its version) are read before and after the rest; when anything changed in
+// between, the whole check is made again (h.retries counts those), so every verdict is about one
+// consistent state of the ledger and records.
 func (h *harness) conservation(ctx context.Context) error {
+	for try := 0; ; try++ {
+		before, err := h.readLedgerState(ctx)
+		if err != nil {
+			return err
+		}
+		if err := h.chainConservation(ctx, before.fields); err != nil {
+			return err
+		}
+		var venueCheck func(map[string]*Record) error
+		if h.venueRead != nil {
+			if venueCheck, err = h.venueRead(ctx); err != nil {
+				return err
+			}
+		}
+		after, err := h.readLedgerState(ctx)
+		if err != nil {
+			return err
+		}
+		if !before.same(after) {
+			h.retries.Add(1)
+			if try < 100 {
+				continue
+			}
+			return fmt.Errorf("ledger and records never stood still for a check (%d tries)", try+1)
+		}
+		if venueCheck == nil {
+			return nil
+		}
+		h.venueChecks.Add(1)
+		return venueCheck(before.records)
+	}
+}
+
+// ledgerState is the account's ledger hash and every known intent's record with its version.
+type ledgerState struct {
+	fields   map[string]string
+	records  map[string]*Record
+	versions map[string]uint64
+}
+
+func (h *harness) readLedgerState(ctx context.Context) (ledgerState, error) {
 	lkey, _ := pending.LedgerKey(h.account.Hex())
 	fields, err := h.rdb.HGetAll(ctx, lkey).Result()
 	if err != nil {
-		return err
+		return ledgerState{}, err
 	}
+	st := ledgerState{fields: fields, records: map[string]*Record{}, versions: map[string]uint64{}}
+	h.mu.Lock()
+	ids := make([]string, 0, len(h.intents))
+	for id := range h.intents {
+		ids = append(ids, id)
+	}
+	h.mu.Unlock()
+	for _, id := range ids {
+		b, v, err := pending.NewWriter(h.rdb).Intent(ctx, h.account.Hex(), id)
+		if errors.Is(err, pending.ErrNotFound) {
+			continue
+		}
+		if err != nil {
+			return ledgerState{}, err
+		}
+		r, err := decodeRecord(b)
+		if err != nil {
+			return ledgerState{}, err
+		}
+		st.records[id], st.versions[id] = r, v
+	}
+	return st, nil
+}
+
+func (s ledgerState) same(o ledgerState) bool {
+	if len(s.fields) != len(o.fields) || len(s.versions) != len(o.versions) {
+		return false
+	}
+	for k, v := range s.fields {
+		if o.fields[k] != v {
+			return false
+		}
+	}
+	for k, v := range s.versions {
+		if w, ok := o.versions[k]; !ok || w != v {
+			return false
+		}
+	}
+	return true
+}
+
+// chainConservation is the chains' side of the invariant, on one read of the ledger hash.
+func (h *harness) chainConservation(ctx context.Context, fields map[string]string) error {
 	view, err := pending.Parse(h.account.Hex(), fields, nil)
 	if err != nil {
 		return err
@@ -477,7 +576,13 @@ func (h *harness) startBinance() {
 	done := make(chan struct{})
 	go func() { _ = sim.Start(ctx); close(done) }()
 	t.Cleanup(func() { cancel(); <-done })
+	for wallet, coins := range binanceUnattributed {
+		for coin, amount := range coins {
+			sim.Credit(simAPIKey, wallet, coin, amount)
+		}
+	}
 	h.bsim = sim
+	h.venueRead = h.binanceVenueRead
 	h.wire = &faultTransport{base: http.DefaultTransport, rng: mrand.New(mrand.NewPCG(3, 4))}
 	c, err := binance.New(context.Background(), binance.Config{BaseURL: url, Credentials: binance.NewCredentials(simAPIKey, simAPISecret),
 		Networks: anets, LookupLag: 100 * time.Millisecond, Log: h.log, Transport: h.wire,

@@ -34,6 +34,8 @@ type hlWorld struct {
 	venue  *hyperliquid.Venue
 	payer  common.Address
 	bridge common.Address
+	// prepared is the adapter's store of signed actions (the venue-inclusive check reads it).
+	prepared *hyperliquid.FilePreparedStore
 }
 
 // Unattributed venue balances the account starts with: the executor must never take them.
@@ -41,9 +43,13 @@ var hlUnattributed = map[string]*big.Int{"USDC": big.NewInt(250_00000000), "USDT
 
 // newHLHarness builds a harness whose executor drives the Hyperliquid venue: simulated Arbitrum and
 // HyperEVM (USDT0 called USDT, as in the configuration), the Hyperliquid simulator reached through
-// the real adapter, redis-server and JetStream.
-func newHLHarness(t *testing.T) (*harness, *hlWorld) {
+// the real adapter, redis-server (withAOF: append-only, for restarts) and JetStream.
+func newHLHarness(t *testing.T, opts ...harnessOption) (*harness, *hlWorld) {
 	t.Helper()
+	var o harnessOptions
+	for _, f := range opts {
+		f(&o)
+	}
 	h := &harness{t: t, chains: map[uint64]*simchain.Chain{}, clients: map[uint64]*chain.Client{}, intents: map[string]*events.RebalanceIntent{},
 		key: simchain.DevKey("relayer"), log: testLogger(t), venueName: events.VenueHyperliquid, chainIDs: hlChains, feesFromLegs: true}
 	h.account = crypto.PubkeyToAddress(h.key.PublicKey)
@@ -136,9 +142,15 @@ func newHLHarness(t *testing.T) (*harness, *hlWorld) {
 		HyperEVMPayer: w.payer, Store: store})
 	require.NoError(t, err)
 	w.venue = v
+	w.prepared = store
 	h.real = v
+	h.venueRead = h.hlVenueRead(w)
 
-	h.redis = testenv.StartRedis(t)
+	if o.aof {
+		h.redis = testenv.StartRedis(t, testenv.WithAOF())
+	} else {
+		h.redis = testenv.StartRedis(t)
+	}
 	h.rdb = h.redis.Client(t)
 	h.nats = testenv.NATS(t)
 	h.pub = h.connect("planner")

@@ -2,14 +2,18 @@ package executor
 
 import (
 	"context"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/ethereum/go-ethereum/common"
 	"github.com/stretchr/testify/require"
 
 	simchain "github.com/rebalancer-dev/rebalancer/internal/sim/chain"
+	hlsim "github.com/rebalancer-dev/rebalancer/internal/sim/hyperliquid"
+	"github.com/rebalancer-dev/rebalancer/internal/venue/hyperliquid"
 	"github.com/rebalancer-dev/rebalancer/pkg/events"
 )
 
@@ -82,4 +86,89 @@ func TestNATSAndRedisRestartsMidRun(t *testing.T) {
 	require.Positive(t, natsRestarts+redisRestarts)
 	t.Logf("restarts: nats %d, redis %d; intents %d; venue faults %d; checks %d; violations %d",
 		natsRestarts, redisRestarts, len(ids), h.venue.faultCount(), checks.Load(), violations.Load())
+}
+
+// TestHyperliquidNATSAndRedisRestartsMidRun is TestNATSAndRedisRestartsMidRun on the Hyperliquid
+// route: intents of every Hyperliquid route run through the real adapter and the simulator, which
+// fails a fifth of all requests, while NATS and Redis (AOF, SIGKILL) restart three times each.
+// Every intent completes, the simulator's record shows at most one order and exactly one
+// withdrawal per intent, and conservation, the venue's unattributed balances included, holds after
+// every recorded step that could be read.
+func TestHyperliquidNATSAndRedisRestartsMidRun(t *testing.T) {
+	h, w := newHLHarness(t, withAOF())
+	w.sim.SetFaultRate(0.2, 13)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go h.watch(ctx, 30*time.Millisecond)
+
+	var checks, violations atomic.Int64
+	var firstErr atomic.Value
+	hook := func(in *instance, p string) error {
+		if strings.HasPrefix(p, "record:") && strings.HasSuffix(p, ":after") {
+			cctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			defer cancel()
+			if err := h.conservation(cctx); err != nil {
+				if strings.Contains(err.Error(), "conservation violated") {
+					violations.Add(1)
+					firstErr.CompareAndSwap(nil, err.Error())
+				}
+			} else {
+				checks.Add(1)
+			}
+		}
+		return nil
+	}
+	in := h.start(h.cfg, hook)
+	var ids []string
+	for i := 0; i < 2; i++ {
+		for j, r := range hlRoutes {
+			it := h.hlIntent(r.src, r.from, r.dst, r.to, r.whole+int64(10*i+j))
+			h.publish(it)
+			ids = append(ids, it.ID)
+		}
+	}
+	c := &chaos{h: h}
+	natsRestarts, redisRestarts := 0, 0
+	tick := time.NewTicker(400 * time.Millisecond)
+	defer tick.Stop()
+	deadline := time.Now().Add(4 * time.Minute)
+	for !c.allTerminal(ids) {
+		require.True(t, time.Now().Before(deadline), "intents not terminal in time")
+		<-tick.C
+		switch {
+		case natsRestarts < 3 && natsRestarts <= redisRestarts:
+			require.NoError(t, h.nats.Restart())
+			natsRestarts++
+		case redisRestarts < 3:
+			rctx, rcancel := context.WithTimeout(context.Background(), 15*time.Second)
+			require.NoError(t, h.redis.Server.Restart(rctx))
+			rcancel()
+			redisRestarts++
+		}
+	}
+	in.stop(t)
+	duplicates := 0
+	for _, id := range ids {
+		r, _, err := h.record(id)
+		require.NoError(t, err)
+		require.Equal(t, events.StateCompleted, r.State, "%s: %s (funds at %s)", id, r.Error, r.FundsAt)
+		cloid := strings.ToLower(hyperliquid.Cloid(id+"/"+stepOrder, 0))
+		orders := w.sim.Count(hlsim.EvOrder, h.account, cloid)
+		nonce, err := strconv.ParseUint(r.Withdraw.VenueID, 10, 64)
+		require.NoError(t, err)
+		wds := w.sim.CountNonce(hlsim.EvWithdraw, h.account, nonce) + w.sim.CountNonce(hlsim.EvSpotSend, h.account, nonce)
+		if orders > 1 || wds != 1 {
+			duplicates++
+		}
+		require.LessOrEqual(t, orders, 1, "orders of %s", id)
+		require.Equal(t, 1, wds, "withdrawals of %s", id)
+	}
+	require.Equal(t, len(ids), w.sim.Count(hlsim.EvWithdraw, h.account, "")+w.sim.Count(hlsim.EvSpotSend, h.account, ""))
+	require.Eventually(t, func() bool { return h.conservation(ctx) == nil }, 10*time.Second, 50*time.Millisecond)
+	require.Zero(t, violations.Load(), "%v", firstErr.Load())
+	require.Equal(t, 3, natsRestarts)
+	require.Equal(t, 3, redisRestarts)
+	t.Logf("hyperliquid restarts: nats %d, redis %d; intents %d; venue faults %d; checks %d (venue-inclusive %d, re-read %d); duplicates %d; violations %d",
+		natsRestarts, redisRestarts, len(ids), w.sim.Count(hlsim.EvFault, common.Address{}, ""), checks.Load(), h.venueChecks.Load(),
+		h.retries.Load(), duplicates, violations.Load())
 }

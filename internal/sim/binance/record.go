@@ -97,3 +97,84 @@ func add(m map[string]*big.Rat, coin string, d *big.Rat) {
 	}
 	v.Add(v, d)
 }
+
+// AccountView is an account's holdings and its deposits, orders and withdrawals, read at one
+// instant (one lock), so a test can attribute every unit the account holds.
+type AccountView struct {
+	// Holdings per coin: spot and funding, free and locked (credited deposits not yet unlocked are
+	// part of the wallets; what open orders hold is added).
+	Holdings map[string]*big.Rat
+	// Base and Quote are the traded symbol's coins.
+	Base, Quote string
+	Deposits    []DepositView
+	Orders      []OrderView
+	Withdrawals []WithdrawalView
+}
+
+// DepositView is a deposit the simulator saw; Credited once it reached a wallet.
+type DepositView struct {
+	TxHash, Coin string
+	Amount       *big.Rat
+	Credited     bool
+}
+
+// OrderView is an accepted order: Executed is base quantity, CumQuote its quote value, Commission
+// the fees charged in CommissionAsset.
+type OrderView struct {
+	ClientID, Side, Status string
+	Executed, CumQuote     *big.Rat
+	Commission             *big.Rat
+	CommissionAsset        string
+}
+
+// WithdrawalView is an accepted withdrawal: Amount reaches the recipient, Fee is kept; a Failed
+// one was refunded (Amount+Fee).
+type WithdrawalView struct {
+	ClientID, Coin string
+	Amount, Fee    *big.Rat
+	Failed         bool
+}
+
+// View returns an account's AccountView (false for an unknown API key).
+func (s *Sim) View(apiKey string) (AccountView, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	a := s.accounts[apiKey]
+	if a == nil {
+		return AccountView{}, false
+	}
+	v := AccountView{Holdings: map[string]*big.Rat{}, Base: s.sym.Base, Quote: s.sym.Quote}
+	for _, w := range a.wallets {
+		for c, x := range w {
+			add(v.Holdings, c, x)
+		}
+	}
+	for c, x := range a.orderLocked {
+		add(v.Holdings, c, x)
+	}
+	for _, d := range s.deposits {
+		if d.acct == a {
+			v.Deposits = append(v.Deposits, DepositView{TxHash: d.txHash, Coin: d.coin, Amount: new(big.Rat).Set(d.amount),
+				Credited: d.status == 1 || d.status == 6})
+		}
+	}
+	for _, o := range s.orders {
+		if o.acct != a {
+			continue
+		}
+		ov := OrderView{ClientID: o.clientID, Side: o.side, Status: o.status, Executed: new(big.Rat).Set(o.executed),
+			CumQuote: new(big.Rat).Set(o.cumQuote), Commission: new(big.Rat)}
+		for _, t := range o.fills {
+			ov.Commission.Add(ov.Commission, t.commission)
+			ov.CommissionAsset = t.commissionAsset
+		}
+		v.Orders = append(v.Orders, ov)
+	}
+	for _, w := range s.withdrawals {
+		if w.acct == a {
+			v.Withdrawals = append(v.Withdrawals, WithdrawalView{ClientID: w.clientID, Coin: w.coin,
+				Amount: new(big.Rat).Set(w.amount), Fee: new(big.Rat).Set(w.fee), Failed: w.status == 5})
+		}
+	}
+	return v, true
+}

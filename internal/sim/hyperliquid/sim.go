@@ -317,3 +317,61 @@ func (n *nonceSet) accept(nonce uint64, now time.Time) string {
 }
 
 func wireFormat(v *big.Int, decimals int) string { return wire.FormatDecimal(v, decimals) }
+
+// FillView is one fill of a user's order, in wei: a buy spends QuoteWei of Quote and receives
+// BaseWei−FeeWei of Base; a sell spends BaseWei of Base and receives QuoteWei−FeeWei of Quote (the
+// quote rounded as settle rounds it: up when paid, down when received).
+type FillView struct {
+	Cloid, Base, Quote        string
+	IsBuy                     bool
+	BaseWei, QuoteWei, FeeWei *big.Int
+}
+
+// AccountView is a user's balances (spot per token name, perp USDC, in wei), fills and the
+// simulator's record, read at one instant (one lock).
+type AccountView struct {
+	Spot   map[string]*big.Int
+	Perp   *big.Int
+	Fills  []FillView
+	Record []Event
+}
+
+// View returns user's AccountView.
+func (s *Sim) View(user common.Address) AccountView {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	v := AccountView{Spot: map[string]*big.Int{}, Perp: new(big.Int), Record: append([]Event(nil), s.record...)}
+	if a := s.accounts[user]; a != nil {
+		v.Perp.Set(a.perp)
+		for idx, b := range a.spot {
+			if t := s.tokens[idx]; t != nil {
+				v.Spot[t.Name] = new(big.Int).Set(b)
+			}
+		}
+	}
+	for _, f := range s.fills[user] {
+		var b *book
+		for _, x := range s.books {
+			if coinName(x) == f.Coin {
+				b = x
+			}
+		}
+		if b == nil {
+			continue
+		}
+		base, _ := wire.ParseDecimal(f.Sz, b.base.WeiDecimals)
+		px, _ := wire.ParseRat(f.Px)
+		isBuy := f.Side == "B"
+		fee, _ := wire.ParseDecimal(f.Fee, b.base.WeiDecimals)
+		if !isBuy {
+			fee, _ = wire.ParseDecimal(f.Fee, b.quot.WeiDecimals)
+		}
+		if base == nil || px == nil || fee == nil {
+			continue
+		}
+		quote := toWei(new(big.Rat).Mul(px, ratOf(base, b.base.WeiDecimals)), b.quot.WeiDecimals, isBuy)
+		v.Fills = append(v.Fills, FillView{Cloid: f.Cloid, Base: b.base.Name, Quote: b.quot.Name, IsBuy: isBuy,
+			BaseWei: base, QuoteWei: quote, FeeWei: fee})
+	}
+	return v
+}
