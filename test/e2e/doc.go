@@ -15,7 +15,9 @@
 // The seeded imbalance is all Binance's. TestHyperliquidRoutes reshapes the balances before the
 // services start so that only Hyperliquid can fix them (HyperEVM USDC the only excess, HyperEVM
 // USDT and Arbitrum USDC in deficit): CoreDepositWallet deposits, a swap on the book, a withdraw3
-// to Arbitrum and a spotSend to HyperEVM.
+// to Arbitrum and a spotSend to HyperEVM. TestHyperliquidGateways covers the other two deposit
+// gateways the same way, each the only way in for its world's one excess: Bridge2 (Arbitrum USDC)
+// and USDT0's system address (HyperEVM USDT).
 //
 // Faults: the executor killed with SIGKILL after its first signed deposit; killed while its first
 // Binance order, then (in the same world, after a restart) its first Binance withdrawal, or its

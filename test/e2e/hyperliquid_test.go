@@ -59,6 +59,82 @@ func TestHyperliquidRoutes(t *testing.T) {
 	w.report(checks, start)
 }
 
+// TestHyperliquidGateways covers the two deposit gateways hyperliquidWorld leaves out, each in a
+// world whose only excess must enter Hyperliquid through it (HyperEVM and Arbitrum USDC are
+// reachable only through Hyperliquid; every other pair is at its target):
+//   - Bridge2: Arbitrum USDC in excess, HyperEVM USDC and USDT in deficit (a spotSend each, one
+//     after a swap);
+//   - USDT0's system address: HyperEVM USDT in excess, HyperEVM USDC and Arbitrum USDC in
+//     deficit (a swap each, then a spotSend or a withdraw3).
+//
+// Each source keeps more than max after both deficits are filled, so the order in which the
+// planner sees them cannot leave one without a source. Every intent must have gone through the
+// gateway (the simulator's credit says which) and complete exactly once on its record, with the
+// ledger true throughout.
+func TestHyperliquidGateways(t *testing.T) {
+	for _, tc := range []struct {
+		name     string
+		world    map[string]int64
+		srcChain uint64
+		srcToken string
+		gateway  string // the simulator's note on the deposit credit
+	}{
+		{"Bridge2 from Arbitrum USDC", map[string]int64{
+			pair(arbitrum, "USDC"): 400, // 200,000: 150,000 above target
+			pair(hyperEVM, "USDC"): 10,  // 5,000
+			pair(hyperEVM, "USDT"): 10,
+		}, arbitrum, "USDC", "bridge2"},
+		{"USDT0 system address from HyperEVM USDT", map[string]int64{
+			pair(hyperEVM, "USDT"): 400,
+			pair(hyperEVM, "USDC"): 10,
+			pair(arbitrum, "USDC"): 10,
+		}, hyperEVM, "USDT", "system"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			start := time.Now()
+			w := newWorld(t)
+			w.reshape(tc.world)
+			before, err := w.balances()
+			require.NoError(t, err)
+			w.checkEvery(checkInterval)
+			w.startServices()
+			w.waitConverged(convergeTimeout)
+			w.requireGateway(tc.srcChain, tc.srcToken, tc.gateway)
+			w.requireVenueExactlyOnce()
+			w.requireNoOverfill(before)
+			w.requireNoNewExcess(before)
+			checks := w.requireLedgerTrue()
+			w.requireNothingPending()
+			w.report(checks, start)
+		})
+	}
+}
+
+// requireGateway requires that every intent went through Hyperliquid from srcChain/srcToken, that
+// the simulator credited each one's deposit through gateway, and that both deficits were filled
+// (one intent to each other Hyperliquid location below threshold: at least two).
+func (w *world) requireGateway(srcChain uint64, srcToken, gateway string) {
+	w.t.Helper()
+	intents, last, _ := w.stream.snapshot()
+	credited := map[string]string{} // deposit tx → the simulator's note
+	for _, e := range w.in.Hyperliquid.Record() {
+		if e.User == w.account && e.Kind == hlsim.EvDeposit {
+			credited[strings.ToLower(e.TxHash.Hex())] = e.Note
+		}
+	}
+	dst := map[string]int{}
+	for id, in := range intents {
+		r := in.Route
+		require.Equal(w.t, events.VenueHyperliquid, in.Venue, "intent %s: %+v", id, r)
+		require.Equal(w.t, pair(srcChain, srcToken), pair(r.SrcChain, r.SrcToken), "intent %s: source", id)
+		tx := strings.ToLower(last[id].Refs["depositTx"])
+		require.Equal(w.t, gateway, credited[tx], "intent %s: the gateway its deposit %s was credited through", id, tx)
+		dst[pair(r.DstChain, r.DstToken)]++
+	}
+	require.GreaterOrEqual(w.t, len(dst), 2, "intents to both deficits: %v", dst)
+	w.t.Logf("%d intents from %s through %s, to %v", len(intents), pair(srcChain, srcToken), gateway, dst)
+}
+
 // TestExecutorKilledMidHyperliquid kills the executor with SIGKILL while its first order, or its
 // first withdraw3, is in flight to the Hyperliquid simulator, lets the simulator accept it with
 // the executor dead, and starts the executor again: the same intents complete with one order and
