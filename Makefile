@@ -58,6 +58,6 @@ tidy: ## go mod tidy and check nothing else changed
 	$(GO) mod tidy
 
 .PHONY: test-ts
-test-ts: ## test the TypeScript ledger reader (clients/ts) against the fixtures and a live redis-server
+test-ts: ## test the TypeScript ledger reader (clients/ts): fixtures, a live redis-server, a live devnet (builds the Go binary)
 	@scripts/ensure-redis.sh
 	cd clients/ts && npm ci --no-audit --no-fund && npm test

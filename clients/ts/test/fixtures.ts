@@ -22,7 +22,10 @@ function packageRoot(): string {
   throw new Error("cannot find clients/ts/package.json above " + fileURLToPath(import.meta.url));
 }
 
-export const FIXTURE_DIR = join(packageRoot(), "../../pkg/pending/testdata");
+/** The repository's root (two levels above clients/ts). */
+export const REPO_ROOT = join(packageRoot(), "../..");
+
+export const FIXTURE_DIR = join(REPO_ROOT, "pkg/pending/testdata");
 
 export interface ExpectedTotal {
   amount: string;
