@@ -58,7 +58,40 @@ func TestBinanceAdapterCrashAndFaults(t *testing.T) {
 	c := newChaos(h, 5, 0.03)
 	rounds := c.run(t, cfg, ids, 4*time.Minute)
 
-	duplicates := 0
+	duplicates := h.requireBinanceOutcome(ctx, ids)
+	require.Eventually(t, func() bool { return h.conservation(ctx) == nil }, 10*time.Second, 50*time.Millisecond)
+	t.Logf("binance adapter: intents %d completed; instances %d; kills %d; http faults %d; invariant checks %d (venue-inclusive %d, re-read %d); duplicates %d; violations %d",
+		len(ids), rounds, c.kills.Load(), h.wire.count(), c.checks.Load(), h.venueChecks.Load(), h.retries.Load(), duplicates, c.violations.Load())
+	if v := c.violations.Load(); v != 0 {
+		t.Fatalf("%d conservation violations; first: %v", v, c.firstErr.Load())
+	}
+}
+
+func TestBinanceAdapterCompletes(t *testing.T) {
+	h := newHarness(t, withBinanceSim())
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go h.watch(ctx, 30*time.Millisecond)
+	h.start(h.cfg, nil)
+	a := h.intent(simchain.Base, "USDC", simchain.BSC, "USDT", 1000)
+	b := h.intent(simchain.BSC, "USDT", simchain.Base, "USDT", 500)
+	h.publish(a)
+	h.publish(b)
+	recs := h.waitTerminal([]string{a.ID, b.ID}, 60*time.Second)
+	for _, r := range recs {
+		require.Equal(t, events.StateCompleted, r.State, "%s: %s", r.Intent.ID, r.Error)
+	}
+}
+
+// requireBinanceOutcome checks a finished Binance run against the simulator's own record and the
+// chains: every intent completed with at least minAmountOut landed and its destination leg
+// realized, exactly one order (cross-token) and one withdrawal per intent under the ids it
+// derives, one deposit per intent, and every chain balance moved by exactly −amountIn and +landed
+// per intent. It returns the intents whose venue actions were not exactly one each (the check
+// fails on the first).
+func (h *harness) requireBinanceOutcome(ctx context.Context, ids []string) (duplicates int) {
+	t := h.t
+	t.Helper()
 	moved := map[[2]string]*big.Int{} // (chain, token) → net change
 	add := func(chainID uint64, token string, d *big.Int) {
 		k := [2]string{big.NewInt(int64(chainID)).String(), token}
@@ -111,26 +144,5 @@ func TestBinanceAdapterCrashAndFaults(t *testing.T) {
 		}
 	}
 	require.Equal(t, len(ids), deposits, "one deposit per intent")
-	require.Eventually(t, func() bool { return h.conservation(ctx) == nil }, 10*time.Second, 50*time.Millisecond)
-	t.Logf("binance adapter: intents %d completed; instances %d; kills %d; http faults %d; invariant checks %d (venue-inclusive %d, re-read %d); duplicates %d; violations %d",
-		len(ids), rounds, c.kills.Load(), h.wire.count(), c.checks.Load(), h.venueChecks.Load(), h.retries.Load(), duplicates, c.violations.Load())
-	if v := c.violations.Load(); v != 0 {
-		t.Fatalf("%d conservation violations; first: %v", v, c.firstErr.Load())
-	}
-}
-
-func TestBinanceAdapterCompletes(t *testing.T) {
-	h := newHarness(t, withBinanceSim())
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	go h.watch(ctx, 30*time.Millisecond)
-	h.start(h.cfg, nil)
-	a := h.intent(simchain.Base, "USDC", simchain.BSC, "USDT", 1000)
-	b := h.intent(simchain.BSC, "USDT", simchain.Base, "USDT", 500)
-	h.publish(a)
-	h.publish(b)
-	recs := h.waitTerminal([]string{a.ID, b.ID}, 60*time.Second)
-	for _, r := range recs {
-		require.Equal(t, events.StateCompleted, r.State, "%s: %s", r.Intent.ID, r.Error)
-	}
+	return duplicates
 }

@@ -10,7 +10,9 @@ import (
 	"io"
 	"math/big"
 	mrand "math/rand/v2"
+	"net"
 	"net/http"
+	"os"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -603,16 +605,40 @@ func (h *harness) startBinance() {
 
 // faultTransport sits between the Binance adapter and the simulator and, on a fraction of
 // requests, answers 503 without passing the request on, passes it on and drops the answer, passes
-// it on and answers 503 -1007 ("execution status unknown"), or answers 429 with Retry-After.
+// it on and answers 503 -1007 ("execution status unknown"), answers 429 with Retry-After, or times
+// out (a network timeout error, as the HTTP client's deadline gives) either before the request
+// reaches the venue or after the venue has acted on it.
 type faultTransport struct {
 	base http.RoundTripper
 	mu   sync.Mutex
 	rng  *mrand.Rand
 	rate float64
 	n    map[string]int
+	reqs int
 }
 
 func (f *faultTransport) setRate(r float64) { f.mu.Lock(); f.rate = r; f.mu.Unlock() }
+
+// timeoutErr is what a request that ran out of time returns: a net.Error whose Timeout is true.
+var timeoutErr error = &net.OpError{Op: "read", Net: "tcp", Err: os.ErrDeadlineExceeded}
+
+// requests is how many requests the adapter made, faulted or not.
+func (f *faultTransport) requests() int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.reqs
+}
+
+// kinds is how many faults of each kind were injected.
+func (f *faultTransport) kinds() map[string]int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	out := make(map[string]int, len(f.n))
+	for k, n := range f.n {
+		out[k] = n
+	}
+	return out
+}
 
 func (f *faultTransport) count() int {
 	f.mu.Lock()
@@ -626,13 +652,14 @@ func (f *faultTransport) count() int {
 
 func (f *faultTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 	f.mu.Lock()
+	f.reqs++
 	kind := -1
 	if f.rate > 0 && f.rng.Float64() < f.rate {
-		kind = f.rng.IntN(4)
+		kind = f.rng.IntN(6)
 		if f.n == nil {
 			f.n = map[string]int{}
 		}
-		f.n[[]string{"503-before", "drop-after", "503-after", "429"}[kind]]++
+		f.n[[]string{"503-before", "drop-after", "503-after", "429", "timeout-before", "timeout-after"}[kind]]++
 	}
 	f.mu.Unlock()
 	synth := func(status int, body string, h http.Header) *http.Response {
@@ -648,6 +675,8 @@ func (f *faultTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 		return synth(503, `{"code":-1001,"msg":"Internal error; unable to process your request."}`, nil), nil
 	case 3:
 		return synth(429, `{"code":-1003,"msg":"Too many requests."}`, http.Header{"Retry-After": []string{"1"}}), nil
+	case 4:
+		return nil, timeoutErr
 	}
 	res, err := f.base.RoundTrip(req)
 	if err != nil || kind < 0 {
@@ -655,8 +684,11 @@ func (f *faultTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 	}
 	_, _ = io.Copy(io.Discard, res.Body)
 	_ = res.Body.Close()
-	if kind == 1 {
+	switch kind {
+	case 1:
 		return nil, io.ErrUnexpectedEOF
+	case 5:
+		return nil, timeoutErr
 	}
 	return synth(503, `{"code":-1007,"msg":"Timeout waiting for response from backend server. Send status unknown; execution status unknown."}`, nil), nil
 }
