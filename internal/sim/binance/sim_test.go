@@ -13,6 +13,7 @@ import (
 	bn "github.com/adshao/go-binance/v2"
 	bncommon "github.com/adshao/go-binance/v2/common"
 	"github.com/ethereum/go-ethereum/common"
+	"github.com/ethereum/go-ethereum/common/hexutil"
 	"github.com/stretchr/testify/require"
 
 	simchain "github.com/rebalancer-dev/rebalancer/internal/sim/chain"
@@ -385,22 +386,21 @@ func TestDepositReMinedByAReorgIsCreditedOnce(t *testing.T) {
 	require.NoError(t, err)
 	require.Eventually(t, func() bool { return s.Count(ActionDepositUnlock, "") == 1 }, 10*time.Second, 10*time.Millisecond)
 
-	// Fork two blocks below the deposit's block: the transaction returns to the pool and is mined again on the
-	// new branch, under the same hash, at another block the simulator has already scanned past.
+	// Rewind the chain below the deposit's block (debug_setHead: the blocks above go, and their
+	// transactions with them), let the new branch grow past the old block, then send the same signed
+	// bytes again: the deposit is mined again under the same hash at a later block, below what the
+	// simulator has already scanned. (Forking with Reorg can rebuild byte-identical blocks when
+	// their timestamps repeat, which is no reorg at all.)
 	tx, _, err := ch.Client().TransactionByHash(ctx, rcpt.TxHash)
 	require.NoError(t, err)
-	_, err = ch.Reorg(ch.Head() - rcpt.BlockNumber.Uint64() + 2)
-	require.NoError(t, err)
+	old := rcpt.BlockNumber.Uint64()
+	require.NoError(t, ch.Client().Client().CallContext(ctx, nil, "debug_setHead", hexutil.Uint64(old-1)))
+	require.Eventually(t, func() bool { return ch.Head() > old }, 10*time.Second, 10*time.Millisecond)
+	require.NoError(t, ch.Client().SendTransaction(ctx, tx))
 	require.Eventually(t, func() bool {
 		again, err := ch.Client().TransactionReceipt(ctx, rcpt.TxHash)
-		if err != nil {
-			// The node does not always return a reorged transaction to its pool: send the same
-			// signed bytes again, as anyone holding them may.
-			_ = ch.Client().SendTransaction(ctx, tx)
-			return false
-		}
-		return again.BlockHash != rcpt.BlockHash
-	}, 10*time.Second, 20*time.Millisecond, "the deposit is re-mined on the new branch")
+		return err == nil && again.BlockNumber.Uint64() > old
+	}, 30*time.Second, 20*time.Millisecond, "the deposit is re-mined on the new branch, at a later block")
 	// Let the simulator scan the new branch several times.
 	head := ch.Head()
 	require.Eventually(t, func() bool { return ch.Head() > head+5 }, 10*time.Second, 10*time.Millisecond)
