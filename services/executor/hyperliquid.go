@@ -167,23 +167,9 @@ func (e *Executor) hlAccepted(ctx context.Context, x *stepEnv, v hlVenue, rec *R
 		}
 		return n, nil
 	}
-	if !e.d.Now().Before(rec.Intent.Deadline) {
-		return rec.abandon("intent deadline passed before the deposit"), nil
-	}
-	wait, fee, err := e.preflight(ctx, v, rec)
-	if err != nil {
-		return nil, err
-	}
-	if wait != "" {
-		x.log.Info().Str("wait", wait).Msg("preflight: waiting")
-		return rec.waiting(wait), nil
-	}
-	addr, err := v.DepositAddress(ctx, rec.srcKey())
-	if err != nil {
-		return nil, fmt.Errorf("deposit address: %w", err)
-	}
-	if !common.IsHexAddress(addr) {
-		return nil, fmt.Errorf("deposit address %q is not an EVM address", addr)
+	addr, fee, stop, err := e.beforeDeposit(ctx, x, v, rec)
+	if stop != nil || err != nil {
+		return stop, err
 	}
 	via, err := v.ViaDepositWallet(ctx, rec.srcKey())
 	if err != nil {

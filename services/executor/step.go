@@ -474,6 +474,32 @@ func (e *Executor) stepMakeTradable(ctx context.Context, x *stepEnv, v Venue, re
 	}
 }
 
+// beforeDeposit is what every route does before signing its first chain transaction: past the
+// intent's deadline it abandons (nothing has left the account), a preflight that says wait records
+// the wait, and otherwise it returns the venue's deposit address and the fresh withdrawal fee. A
+// non-nil stop is the record to write instead of signing.
+func (e *Executor) beforeDeposit(ctx context.Context, x *stepEnv, v Venue, rec *Record) (addr string, fee venue.Amount, stop *Record, err error) {
+	if !e.d.Now().Before(rec.Intent.Deadline) {
+		return "", fee, rec.abandon("intent deadline passed before the deposit"), nil
+	}
+	wait, fee, err := e.preflight(ctx, v, rec)
+	if err != nil {
+		return "", fee, nil, err
+	}
+	if wait != "" {
+		x.log.Info().Str("wait", wait).Msg("preflight: waiting")
+		return "", fee, rec.waiting(wait), nil
+	}
+	addr, err = v.DepositAddress(ctx, rec.srcKey())
+	if err != nil {
+		return "", fee, nil, fmt.Errorf("deposit address: %w", err)
+	}
+	if !common.IsHexAddress(addr) {
+		return "", fee, nil, fmt.Errorf("deposit address %q is not an EVM address", addr)
+	}
+	return addr, fee, nil, nil
+}
+
 // stepAccepted runs the preflight with fresh venue reads, then signs the deposit (write-ahead).
 func (e *Executor) stepAccepted(ctx context.Context, x *stepEnv, v Venue, rec *Record) (*Record, error) {
 	r := rec.Intent.Route
@@ -486,23 +512,9 @@ func (e *Executor) stepAccepted(ctx context.Context, x *stepEnv, v Venue, rec *R
 		n.Deposit.StepKey, n.Deposit.TxHash = txr.StepKey, txr.Hash.Hex()
 		return n, nil
 	}
-	if !e.d.Now().Before(rec.Intent.Deadline) {
-		return rec.abandon("intent deadline passed before the deposit"), nil
-	}
-	wait, fee, err := e.preflight(ctx, v, rec)
-	if err != nil {
-		return nil, err
-	}
-	if wait != "" {
-		x.log.Info().Str("wait", wait).Msg("preflight: waiting")
-		return rec.waiting(wait), nil
-	}
-	addr, err := v.DepositAddress(ctx, rec.srcKey())
-	if err != nil {
-		return nil, fmt.Errorf("deposit address: %w", err)
-	}
-	if !common.IsHexAddress(addr) {
-		return nil, fmt.Errorf("deposit address %q is not an EVM address", addr)
+	addr, fee, stop, err := e.beforeDeposit(ctx, x, v, rec)
+	if stop != nil || err != nil {
+		return stop, err
 	}
 	src, _ := e.cfg.route(rec.Intent.Venue, r.SrcToken, r.SrcChain)
 	sender, ok := e.d.Senders(r.SrcChain, accountOf(rec))
