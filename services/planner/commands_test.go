@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 
@@ -63,8 +64,19 @@ func TestPlanCommand(t *testing.T) {
 	require.Len(t, got.Intents, 1)
 	require.Equal(t, "600000000", got.Intents[0].AmountIn.String())
 
-	// A stale venue: the reason is printed.
+	// No venue snapshot yet: the planner warms up, and says what it waits for.
+	cold := snapshotFile(t, func(w *world) {
+		w.chainSnap(1, "2000", "1000")
+		w.chainSnap(10, "400", "1000")
+	})
+	out.Reset()
+	require.NoError(t, PlanCommand(context.Background(), []string{"--snapshot", cold, "--config", cfg}, &out))
+	require.Contains(t, out.String(), "warming up: no snapshot yet of binance, hyperliquid, chain 42161; deciding without them from 2026-11-24T09:01:01Z")
+
+	// Still none once the warm-up is over: the venues' state is unknown and the reason is printed.
 	stale := snapshotFile(t, func(w *world) {
+		w.chainSnap(1, "2000", "1000")
+		w.at = w.at.Add(time.Minute)
 		w.chainSnap(1, "2000", "1000")
 		w.chainSnap(10, "400", "1000")
 	})

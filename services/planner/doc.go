@@ -10,6 +10,18 @@
 // their own expected legs (source debit, destination credit, until block 0), until execution
 // updates replace them; an intent that nobody accepted by its deadline stops counting.
 //
+// Warm-up. An account decides nothing until the stream has shown a first snapshot of each of its
+// locations (every configured venue, every chain with a targeted token), or until a grace has
+// passed in stream time since its first snapshot was folded: the largest staleAfter of the
+// configured chains and venues (the config has no setting for it). Until then its Record says
+// "warming up: no snapshot yet of binance, chain 56 …" (Record.WarmingUp lists them) and the
+// service logs it at debug level; after it, the planner decides with what it has and the
+// fail-closed rules below keep what it has not seen out of every intent. Without it a first
+// decision would depend on which snapshot happened to arrive first: a plan made on a partial
+// view can spend the only excess on a route that strands a deficit only an unseen venue could
+// fill. The rule reads only the state (a location once seen stays known, stream time only moves
+// forward, so an account warms up once), and a replay warms up exactly as the live run did.
+//
 // Virtual balances. For a location whose snapshot is at block b and whose ledger watermark is
 // asOf, the balance is the snapshot plus the legs in effect at b (untilBlock 0 or b < untilBlock).
 // When b > asOf the ledger may not yet record a deposit or landing the chain already shows, so the

@@ -7,6 +7,7 @@ import (
 	"math/big"
 	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -44,6 +45,9 @@ type Record struct {
 	Excess   []Imbalance `json:"excess,omitempty"`
 	Deficit  []Imbalance `json:"deficit,omitempty"`
 	Excluded []string    `json:"excluded,omitempty"`
+	// WarmingUp lists the account's locations the stream has shown no snapshot of yet while the
+	// planner waits for them (see warmingUp); the decision then has no intent.
+	WarmingUp []string `json:"warmingUp,omitempty"`
 	// Rejected lists candidate routes ruled out and the cap or cost that ruled each out.
 	Rejected []string `json:"rejected,omitempty"`
 	// Unfilled lists deficits left (partly) open by the chosen plan.
@@ -84,6 +88,14 @@ func plan(pol *Policy, costs CostModel, st *State, account string, basis Basis, 
 	now := st.clock
 	d := Decision{Basis: basis, Record: Record{Account: account, Seq: basis.Seq, Mode: pol.cfg.Planner.Mode, Proven: true}}
 	rec := &d.Record
+	if missing, until := warmingUp(pol, st, account, now); len(missing) > 0 {
+		rec.WarmingUp = missing
+		rec.Reason = "warming up: no snapshot yet of " + strings.Join(missing, ", ")
+		if !until.IsZero() {
+			rec.Reason += "; deciding without them from " + until.UTC().Format(time.RFC3339Nano) + " (stream time)"
+		}
+		return d
+	}
 
 	// Which venues may take a new intent, and how much room each has.
 	type venueRoom struct {
@@ -255,6 +267,44 @@ var scratchPool sync.Pool
 func (sc *planScratch) release() {
 	clear(sc.quotes) // keep no quote alive
 	scratchPool.Put(sc)
+}
+
+// warmingUp returns the account's locations the stream has shown no snapshot of yet, while the
+// account warms up, and when (in stream time) the warm-up ends regardless (zero when the account
+// has no snapshot at all yet). The locations are every configured venue and every chain with a
+// targeted token, venues first, each in policy order. An account warms up until each of them has
+// been seen once, or until pol.warmup has passed in stream time since its first snapshot; from
+// then on it never warms up again (a location once seen stays known, and stream time only moves
+// forward), and the fail-closed rules keep what is missing or stale out of every intent. Without
+// it the first decision would depend on which snapshot happened to arrive first: a plan made on
+// a partial view can spend the only excess on a route that leaves a deficit only an unseen
+// venue could fill. It depends only on the state, so a replay warms up exactly as the live run.
+func warmingUp(pol *Policy, st *State, account string, now time.Time) (missing []string, until time.Time) {
+	first, started := st.firstSnap[account]
+	if started {
+		until = first.Add(pol.warmup)
+		if !now.Before(until) {
+			return nil, time.Time{}
+		}
+	}
+	for i := range pol.venues {
+		if ls := st.locs[locKey{account, events.VenueLocation(pol.venues[i].name)}]; ls == nil || ls.snap == nil {
+			missing = append(missing, pol.venues[i].name)
+		}
+	}
+	var last uint64
+	checked := false
+	for i := range pol.nodes { // sorted by chain: each chain once
+		np := &pol.nodes[i]
+		if !np.hasTarget || (checked && np.chain == last) {
+			continue
+		}
+		checked, last = true, np.chain
+		if ls := st.locs[locKey{account, events.ChainLocation(np.chain)}]; ls == nil || ls.snap == nil {
+			missing = append(missing, fmt.Sprintf("chain %d", np.chain))
+		}
+	}
+	return missing, until
 }
 
 func venueProblem(st *State, account string, vp *venuePolicy, now time.Time) string {

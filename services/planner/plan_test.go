@@ -201,9 +201,15 @@ func TestPlanRules(t *testing.T) {
 			want: []string{"binance 1/USDC→10/USDC 600.00"},
 		},
 		{
+			// Past the warm-up (TestWarmUp covers the wait before it): the first snapshots,
+			// then a minute of stream time with no venue snapshot.
 			name: "an unknown venue takes part in nothing",
 			setup: func(w *world) {
 				w.st = NewState()
+				w.chainSnap(1, "2000", "1000")
+				w.chainSnap(10, "400", "1000")
+				w.chainSnap(42161, "1000", "1000")
+				w.at = w.at.Add(time.Minute)
 				w.chainSnap(1, "2000", "1000")
 				w.chainSnap(10, "400", "1000")
 				w.chainSnap(42161, "1000", "1000")

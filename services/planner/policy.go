@@ -23,6 +23,10 @@ type Policy struct {
 	venues   []venuePolicy // sorted by name
 	aggs     map[string]aggPolicy
 	tokens   map[string]*big.Rat // fair prices
+	// warmup is how long, in stream time after an account's first snapshot, the planner waits
+	// for a first snapshot of each of its locations before deciding without them: the largest
+	// staleAfter of the configured chains and venues (see warmingUp).
+	warmup time.Duration
 	// searchNodes bounds the solver's branch and bound (planner.searchNodes).
 	searchNodes int
 	// augmentGuard, when positive, bounds each min-cost flow's augmentations (tests); zero
@@ -80,6 +84,12 @@ func NewPolicy(cfg *config.Config) (*Policy, error) {
 func newPolicy(cfg *config.Config) (*Policy, error) {
 	p := &Policy{cfg: cfg, hash: cfg.Hash(), vdec: cfg.ValueDecimals(), feeBound: cfg.Planner.FeeBound.Rat(), searchNodes: cfg.Planner.SearchNodes,
 		nodeIdx: map[nodeKey]int{}, aggs: map[string]aggPolicy{}, tokens: map[string]*big.Rat{}}
+	for _, c := range cfg.Chains {
+		p.warmup = max(p.warmup, c.StaleAfter.Duration)
+	}
+	for _, v := range cfg.Venues {
+		p.warmup = max(p.warmup, v.StaleAfter.Duration)
+	}
 	for _, t := range cfg.Tokens {
 		p.tokens[t.Symbol] = t.FairPrice.Rat()
 		for _, tc := range t.Chains {

@@ -226,6 +226,10 @@ func (s *Service) handle(m bus.Message) {
 	d := plan(s.pol, s.costs, s.st, acct, Basis{Seq: m.Seq, EventID: meta.ID, At: meta.ProducedAt}, memo)
 	s.met.observe(time.Since(began), d)
 	if len(d.Intents) == 0 {
+		if len(d.Record.WarmingUp) > 0 {
+			s.log.Debug().Str("account", acct).Uint64("seq", m.Seq).Str("reason", d.Record.Reason).
+				Strs("not_seen", d.Record.WarmingUp).Msg("warming up")
+		}
 		if len(d.Record.Deficit) > 0 {
 			s.log.Debug().Str("account", acct).Uint64("seq", m.Seq).Str("reason", d.Record.Reason).
 				Strs("excluded", d.Record.Excluded).Strs("rejected", d.Record.Rejected).Msg("no intent")

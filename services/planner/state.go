@@ -25,6 +25,9 @@ type State struct {
 	byAccount map[string]map[string]*intentState
 	routes    map[routeKey]time.Time
 	paused    map[string]bool
+	// firstSnap is, per account, the stream time at which its first snapshot was folded: the
+	// start of its warm-up grace (see warmingUp).
+	firstSnap map[string]time.Time
 	// ownOnly keeps intents (and their updates) decided under another config out of the state:
 	// a what-if replay counts only its own decisions.
 	ownOnly string
@@ -82,6 +85,7 @@ func NewState() *State {
 		byAccount: map[string]map[string]*intentState{},
 		routes:    map[routeKey]time.Time{},
 		paused:    map[string]bool{},
+		firstSnap: map[string]time.Time{},
 	}
 }
 
@@ -144,6 +148,9 @@ func (s *State) Apply(seq uint64, ev events.Event) string {
 }
 
 func (s *State) applySnapshot(e *events.BalanceSnapshot) string {
+	if _, ok := s.firstSnap[e.Account]; !ok {
+		s.firstSnap[e.Account] = s.clock
+	}
 	k := locKey{e.Account, e.Location}
 	ls := s.locs[k]
 	if ls == nil {
