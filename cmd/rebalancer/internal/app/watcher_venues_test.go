@@ -97,7 +97,8 @@ func TestWatcherTargetReadsVenues(t *testing.T) {
 	raw, err := yaml.Marshal(map[string]any{
 		"maxPerIntent": "1000",
 		"binance":      map[string]string{"baseURL": burl},
-		"hyperliquid":  map[string]string{"baseURL": hsrv.URL, "network": "mainnet"},
+		// devnet's HyperEVM USDC leg takes deposits, which the executor section must then route.
+		"hyperliquid": map[string]string{"baseURL": hsrv.URL, "network": "mainnet", "coreDepositWallet": "0x6B9E773128f453f5c2C60935Ee2DE2CBc5390A24"},
 	})
 	require.NoError(t, err)
 	var node yaml.Node
