@@ -66,10 +66,7 @@ func (e *Executor) hlStep(ctx context.Context, x *stepEnv, rec *Record) (*Record
 
 	case events.StateTransferred:
 		if r.SrcToken == r.DstToken {
-			n := rec.to(events.StateOrderFilled)
-			in := venue.NewAmount(rec.Deposit.Credited.Big(), r.SrcDecimals)
-			n.Order.Received = events.NewAmount(in.Rescale(r.DstDecimals, venue.Down).Units)
-			return n, nil
+			return rec.skipTrade(), nil
 		}
 		if rec.Attempt == nil {
 			// Spot and perp USDC are one pool shared by the account's intents: make sure spot
@@ -81,14 +78,7 @@ func (e *Executor) hlStep(ctx context.Context, x *stepEnv, rec *Record) (*Record
 		return e.stepOrder(ctx, x, v, rec)
 
 	case events.StateOrderPlaced:
-		o, err := v.FindOrder(ctx, rec.Intent.ID, stepOrder)
-		if errors.Is(err, venue.ErrNotFound) {
-			return nil, nil
-		}
-		if err != nil {
-			return nil, err
-		}
-		return rec.afterOrder(o)
+		return e.stepOrderPlaced(ctx, v, rec)
 
 	case events.StateOrderFilled:
 		if _, ok := e.allowlisted(rec.Intent.Account); !ok {

@@ -315,22 +315,12 @@ func (e *Executor) binanceStep(ctx context.Context, x *stepEnv, rec *Record) (*R
 
 	case events.StateTransferred:
 		if r.SrcToken == r.DstToken {
-			n := rec.to(events.StateOrderFilled)
-			in := venue.NewAmount(rec.Deposit.Credited.Big(), r.SrcDecimals)
-			n.Order.Received = events.NewAmount(in.Rescale(r.DstDecimals, venue.Down).Units)
-			return n, nil
+			return rec.skipTrade(), nil
 		}
 		return e.stepOrder(ctx, x, v, rec)
 
 	case events.StateOrderPlaced:
-		o, err := v.FindOrder(ctx, rec.Intent.ID, stepOrder)
-		if errors.Is(err, venue.ErrNotFound) {
-			return nil, nil
-		}
-		if err != nil {
-			return nil, err
-		}
-		return rec.afterOrder(o)
+		return e.stepOrderPlaced(ctx, v, rec)
 
 	case events.StateOrderFilled:
 		return e.stepWithdraw(ctx, x, v, rec)
@@ -472,6 +462,28 @@ func (e *Executor) stepMakeTradable(ctx context.Context, x *stepEnv, v Venue, re
 	default:
 		return rec.waiting(string(w)), nil
 	}
+}
+
+// skipTrade records a same-asset route's "trade": what was credited is what will be withdrawn, in
+// the destination's decimals.
+func (rec *Record) skipTrade() *Record {
+	r := rec.Intent.Route
+	n := rec.to(events.StateOrderFilled)
+	in := venue.NewAmount(rec.Deposit.Credited.Big(), r.SrcDecimals)
+	n.Order.Received = events.NewAmount(in.Rescale(r.DstDecimals, venue.Down).Units)
+	return n
+}
+
+// stepOrderPlaced looks the placed order up by its derived id until the venue reports it.
+func (e *Executor) stepOrderPlaced(ctx context.Context, v Venue, rec *Record) (*Record, error) {
+	o, err := v.FindOrder(ctx, rec.Intent.ID, stepOrder)
+	if errors.Is(err, venue.ErrNotFound) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	return rec.afterOrder(o)
 }
 
 // beforeDeposit is what every route does before signing its first chain transaction: past the
