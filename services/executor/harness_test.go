@@ -692,3 +692,28 @@ func (f *faultTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 	}
 	return synth(503, `{"code":-1007,"msg":"Timeout waiting for response from backend server. Send status unknown; execution status unknown."}`, nil), nil
 }
+
+// checkTally runs the conservation check after every recorded step and counts the outcomes: a
+// check that cannot read its state (Redis restarting, say) is unread, not a violation.
+type checkTally struct {
+	checks, unread, violations atomic.Int64
+	firstErr                   atomic.Value
+}
+
+// afterRecord checks conservation when point is a recorded step's "after" fault point.
+func (c *checkTally) afterRecord(h *harness, point string) {
+	if !strings.HasPrefix(point, "record:") || !strings.HasSuffix(point, ":after") {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	switch err := h.conservation(ctx); {
+	case err == nil:
+		c.checks.Add(1)
+	case strings.Contains(err.Error(), "conservation violated"):
+		c.violations.Add(1)
+		c.firstErr.CompareAndSwap(nil, err.Error()+" at "+point)
+	default:
+		c.unread.Add(1)
+	}
+}

@@ -4,7 +4,6 @@ import (
 	"context"
 	"strconv"
 	"strings"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -27,21 +26,9 @@ func TestNATSAndRedisRestartsMidRun(t *testing.T) {
 	defer cancel()
 	go h.watch(ctx, 30*time.Millisecond)
 
-	var checks, violations atomic.Int64
-	var firstErr atomic.Value
+	var tally checkTally
 	hook := func(in *instance, p string) error {
-		if strings.HasPrefix(p, "record:") && strings.HasSuffix(p, ":after") {
-			cctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-			defer cancel()
-			if err := h.conservation(cctx); err != nil {
-				if strings.Contains(err.Error(), "conservation violated") {
-					violations.Add(1)
-					firstErr.CompareAndSwap(nil, err.Error())
-				}
-			} else {
-				checks.Add(1)
-			}
-		}
+		tally.afterRecord(h, p)
 		return nil
 	}
 	in := h.start(h.cfg, hook)
@@ -82,10 +69,10 @@ func TestNATSAndRedisRestartsMidRun(t *testing.T) {
 		require.Equal(t, 1, h.venue.createdCount("withdraw", id))
 	}
 	require.Eventually(t, func() bool { return h.conservation(ctx) == nil }, 10*time.Second, 50*time.Millisecond)
-	require.Zero(t, violations.Load(), "%v", firstErr.Load())
+	require.Zero(t, tally.violations.Load(), "%v", tally.firstErr.Load())
 	require.Positive(t, natsRestarts+redisRestarts)
 	t.Logf("restarts: nats %d, redis %d; intents %d; venue faults %d; checks %d; violations %d",
-		natsRestarts, redisRestarts, len(ids), h.venue.faultCount(), checks.Load(), violations.Load())
+		natsRestarts, redisRestarts, len(ids), h.venue.faultCount(), tally.checks.Load(), tally.violations.Load())
 }
 
 // TestHyperliquidNATSAndRedisRestartsMidRun is TestNATSAndRedisRestartsMidRun on the Hyperliquid
@@ -101,21 +88,9 @@ func TestHyperliquidNATSAndRedisRestartsMidRun(t *testing.T) {
 	defer cancel()
 	go h.watch(ctx, 30*time.Millisecond)
 
-	var checks, violations atomic.Int64
-	var firstErr atomic.Value
+	var tally checkTally
 	hook := func(in *instance, p string) error {
-		if strings.HasPrefix(p, "record:") && strings.HasSuffix(p, ":after") {
-			cctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-			defer cancel()
-			if err := h.conservation(cctx); err != nil {
-				if strings.Contains(err.Error(), "conservation violated") {
-					violations.Add(1)
-					firstErr.CompareAndSwap(nil, err.Error())
-				}
-			} else {
-				checks.Add(1)
-			}
-		}
+		tally.afterRecord(h, p)
 		return nil
 	}
 	in := h.start(h.cfg, hook)
@@ -165,10 +140,10 @@ func TestHyperliquidNATSAndRedisRestartsMidRun(t *testing.T) {
 	}
 	require.Equal(t, len(ids), w.sim.Count(hlsim.EvWithdraw, h.account, "")+w.sim.Count(hlsim.EvSpotSend, h.account, ""))
 	require.Eventually(t, func() bool { return h.conservation(ctx) == nil }, 10*time.Second, 50*time.Millisecond)
-	require.Zero(t, violations.Load(), "%v", firstErr.Load())
+	require.Zero(t, tally.violations.Load(), "%v", tally.firstErr.Load())
 	require.Equal(t, 3, natsRestarts)
 	require.Equal(t, 3, redisRestarts)
 	t.Logf("hyperliquid restarts: nats %d, redis %d; intents %d; venue faults %d; checks %d (venue-inclusive %d, re-read %d); duplicates %d; violations %d",
-		natsRestarts, redisRestarts, len(ids), w.sim.Count(hlsim.EvFault, common.Address{}, ""), checks.Load(), h.venueChecks.Load(),
-		h.retries.Load(), duplicates, violations.Load())
+		natsRestarts, redisRestarts, len(ids), w.sim.Count(hlsim.EvFault, common.Address{}, ""), tally.checks.Load(), h.venueChecks.Load(),
+		h.retries.Load(), duplicates, tally.violations.Load())
 }

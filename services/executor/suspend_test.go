@@ -142,8 +142,7 @@ func TestBinanceNATSAndRedisRestartsAndSuspensionsMidRun(t *testing.T) {
 	var waits waitLog
 	var depositSeen, withdrawSeen atomic.Bool
 	on := true
-	var checks, unread, violations atomic.Int64
-	var firstErr atomic.Value
+	var tally checkTally
 	hook := func(in *instance, p string) error {
 		switch p {
 		case "accept:after-record":
@@ -177,15 +176,7 @@ func TestBinanceNATSAndRedisRestartsAndSuspensionsMidRun(t *testing.T) {
 				}
 			}
 		}
-		switch err := h.conservation(cctx); {
-		case err == nil:
-			checks.Add(1)
-		case strings.Contains(err.Error(), "conservation violated"):
-			violations.Add(1)
-			firstErr.CompareAndSwap(nil, err.Error()+" at "+p)
-		default:
-			unread.Add(1) // Redis restarting, say
-		}
+		tally.afterRecord(h, p)
 		return nil
 	}
 
@@ -250,7 +241,7 @@ func TestBinanceNATSAndRedisRestartsAndSuspensionsMidRun(t *testing.T) {
 
 	duplicates := h.requireBinanceOutcome(ctx, ids)
 	require.Eventually(t, func() bool { return h.conservation(ctx) == nil }, 10*time.Second, 50*time.Millisecond)
-	require.Zero(t, violations.Load(), "%v", firstErr.Load())
+	require.Zero(t, tally.violations.Load(), "%v", tally.firstErr.Load())
 	require.Equal(t, 3, natsRestarts)
 	require.Equal(t, 3, redisRestarts)
 	for _, n := range openAtRestart {
@@ -288,5 +279,5 @@ func TestBinanceNATSAndRedisRestartsAndSuspensionsMidRun(t *testing.T) {
 		"intents that waited on a suspension %d (deposit_suspended %d, withdraw_suspended %d of which in the withdraw step %d; "+
 		"waiting updates published: %v); invariant checks %d (venue-inclusive %d, re-read %d, unreadable %d); duplicates %d; violations %d; run time %s",
 		len(ids), natsRestarts, redisRestarts, openAtRestart, h.wire.count(), h.wire.requests(), h.wire.kinds(), sus.count(), suspended, depWaited, wdWaited, wdStepWaited, streamed,
-		checks.Load(), h.venueChecks.Load(), h.retries.Load(), unread.Load(), duplicates, violations.Load(), time.Since(began).Round(time.Millisecond))
+		tally.checks.Load(), h.venueChecks.Load(), h.retries.Load(), tally.unread.Load(), duplicates, tally.violations.Load(), time.Since(began).Round(time.Millisecond))
 }
